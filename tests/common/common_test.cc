@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/child_process.h"
+#include "common/crypto.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "gmock/gmock.h"
@@ -96,6 +97,27 @@ TEST(ChildProcessTest, EnvironmentIsExactlyWhatWasGiven) {
   while ((n = ::read(read_end.get(), buf, sizeof(buf))) > 0) out.append(buf, n);
   ASSERT_THAT(child.Wait(), IsOk());
   EXPECT_EQ(out, "PATH=/usr/bin:/bin\nONLY=this\n");
+}
+
+TEST(CryptoTest, Sha256MatchesKnownVectors) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  char path[] = "/tmp/kura-sha-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "abc", 3), 3);
+  ::close(fd);
+  KURA_ASSERT_OK_AND_ASSIGN(std::string digest, Sha256FileHex(path));
+  ::unlink(path);
+  EXPECT_EQ(digest, Sha256Hex("abc"));
+  EXPECT_THAT(Sha256FileHex("/nonexistent/kura"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(CryptoTest, RandomBytesDiffer) {
+  KURA_ASSERT_OK_AND_ASSIGN(std::string a, RandomBytes(32));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string b, RandomBytes(32));
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, b);
 }
 
 }  // namespace
