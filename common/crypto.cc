@@ -1,10 +1,14 @@
 #include "common/crypto.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include "common/status.h"
@@ -68,6 +72,198 @@ absl::StatusOr<std::string> RandomBytes(size_t size) {
     return absl::InternalError("RAND_bytes failed");
   }
   return out;
+}
+
+// ---- HMAC, encodings and Ed25519 ----------------------------------------------------------
+
+namespace {
+
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+
+struct PkeyCtxDeleter {
+  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
+};
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
+
+const unsigned char* Bytes(absl::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+constexpr char kBase32Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+constexpr char kBase64UrlAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Hmac(absl::string_view digest, absl::string_view key,
+                                 absl::string_view data) {
+  const EVP_MD* md = EVP_get_digestbyname(std::string(digest).c_str());
+  if (md == nullptr) return absl::InvalidArgumentError("unknown HMAC digest");
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (HMAC(md, key.data(), static_cast<int>(key.size()), Bytes(data), data.size(), out,
+           &length) == nullptr) {
+    return absl::InternalError("HMAC failed");
+  }
+  return std::string(reinterpret_cast<const char*>(out), length);
+}
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string Base32Encode(absl::string_view bytes) {
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 5) {
+      out.push_back(kBase32Alphabet[(buffer >> (bits - 5)) & 31]);
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out.push_back(kBase32Alphabet[(buffer << (5 - bits)) & 31]);
+  return out;
+}
+
+absl::StatusOr<std::string> Base32Decode(absl::string_view text) {
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=' || c == ' ') continue;
+    char upper = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    const char* pos = std::strchr(kBase32Alphabet, upper);
+    if (upper == '\0' || pos == nullptr) {
+      return absl::InvalidArgumentError("invalid base32 character");
+    }
+    buffer = (buffer << 5) | static_cast<uint32_t>(pos - kBase32Alphabet);
+    bits += 5;
+    if (bits >= 8) {
+      out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xff));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+std::string Base64UrlEncode(absl::string_view bytes) {
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      out.push_back(kBase64UrlAlphabet[(buffer >> (bits - 6)) & 63]);
+      bits -= 6;
+    }
+  }
+  if (bits > 0) out.push_back(kBase64UrlAlphabet[(buffer << (6 - bits)) & 63]);
+  return out;
+}
+
+absl::StatusOr<std::string> Base64UrlDecode(absl::string_view text) {
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    const char* pos = c == '\0' ? nullptr : std::strchr(kBase64UrlAlphabet, c);
+    if (pos == nullptr) return absl::InvalidArgumentError("invalid base64url character");
+    buffer = (buffer << 6) | static_cast<uint32_t>(pos - kBase64UrlAlphabet);
+    bits += 6;
+    if (bits >= 8) {
+      out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xff));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> HexDecode(absl::string_view hex) {
+  if (hex.size() % 2 != 0) return absl::InvalidArgumentError("hex string of odd length");
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = HexValue(hex[i]);
+    int lo = HexValue(hex[i + 1]);
+    if (hi < 0 || lo < 0) return absl::InvalidArgumentError("invalid hex character");
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return out;
+}
+
+absl::StatusOr<Ed25519KeyPair> Ed25519GenerateKeyPair() {
+  PkeyCtx ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &raw) != 1) {
+    return absl::InternalError("Ed25519 key generation failed");
+  }
+  Pkey key(raw);
+  Ed25519KeyPair pair;
+  pair.private_key.resize(32);
+  pair.public_key.resize(32);
+  size_t private_length = 32;
+  size_t public_length = 32;
+  if (EVP_PKEY_get_raw_private_key(key.get(), reinterpret_cast<unsigned char*>(
+                                                  pair.private_key.data()),
+                                   &private_length) != 1 ||
+      EVP_PKEY_get_raw_public_key(key.get(),
+                                  reinterpret_cast<unsigned char*>(pair.public_key.data()),
+                                  &public_length) != 1) {
+    return absl::InternalError("Ed25519 key export failed");
+  }
+  return pair;
+}
+
+absl::StatusOr<std::string> Ed25519Sign(absl::string_view private_key, absl::string_view message) {
+  if (private_key.size() != 32) {
+    return absl::InvalidArgumentError("Ed25519 private key must be 32 bytes");
+  }
+  Pkey key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, Bytes(private_key), 32));
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (!key || !ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) {
+    return absl::InternalError("Ed25519 signing setup failed");
+  }
+  std::string signature(64, '\0');
+  size_t length = signature.size();
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
+                     Bytes(message), message.size()) != 1) {
+    return absl::InternalError("Ed25519 signing failed");
+  }
+  signature.resize(length);
+  return signature;
+}
+
+absl::Status Ed25519Verify(absl::string_view public_key, absl::string_view message,
+                           absl::string_view signature) {
+  if (public_key.size() != 32) {
+    return absl::InvalidArgumentError("Ed25519 public key must be 32 bytes");
+  }
+  Pkey key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, Bytes(public_key), 32));
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (!key || !ctx ||
+      EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) {
+    return absl::InvalidArgumentError("Ed25519 public key is not valid");
+  }
+  if (EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(message),
+                       message.size()) != 1) {
+    return absl::UnauthenticatedError("Ed25519 signature does not verify");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace kura

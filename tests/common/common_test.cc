@@ -122,3 +122,92 @@ TEST(CryptoTest, RandomBytesDiffer) {
 
 }  // namespace
 }  // namespace kura
+
+// ---- HMAC, encodings, constant-time compare and Ed25519 -------------------------------------
+
+namespace kura {
+namespace {
+
+using ::kura::testing::IsOk;
+using ::kura::testing::StatusIs;
+
+TEST(CryptoTest, HmacMatchesRfc2202AndRfc4231) {
+  struct Case {
+    const char* digest;
+    std::string key;
+    std::string data;
+    const char* hex;
+  };
+  const Case cases[] = {
+      {"SHA1", std::string(20, '\x0b'), "Hi There", "b617318655057264e28bc0b6fb378c8ef146be00"},
+      {"SHA1", "Jefe", "what do ya want for nothing?", "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"},
+      {"SHA256", std::string(20, '\x0b'), "Hi There",
+       "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+  };
+  for (const Case& c : cases) {
+    KURA_ASSERT_OK_AND_ASSIGN(std::string mac, Hmac(c.digest, c.key, c.data));
+    EXPECT_EQ(HexEncode(mac), c.hex) << c.digest << " " << c.data;
+  }
+  EXPECT_THAT(Hmac("NOPE", "k", "d"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CryptoTest, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
+TEST(CryptoTest, Base32MatchesRfc4648) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", ""},         {"f", "MY"},         {"fo", "MZXQ"},           {"foo", "MZXW6"},
+      {"foob", "MZXW6YQ"}, {"fooba", "MZXW6YTB"}, {"foobar", "MZXW6YTBOI"},
+  };
+  for (const auto& [plain, encoded] : cases) {
+    EXPECT_EQ(Base32Encode(plain), encoded);
+    KURA_ASSERT_OK_AND_ASSIGN(std::string decoded, Base32Decode(encoded));
+    EXPECT_EQ(decoded, plain);
+  }
+  KURA_ASSERT_OK_AND_ASSIGN(std::string lower, Base32Decode("mzxw6ytboi======"));
+  EXPECT_EQ(lower, "foobar");
+  EXPECT_THAT(Base32Decode("MZ1W"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CryptoTest, Base64UrlAndHexRoundTrip) {
+  const std::string bytes = std::string("\xfb\xff\x00\x01 kura", 9);
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+  KURA_ASSERT_OK_AND_ASSIGN(std::string back, Base64UrlDecode(Base64UrlEncode(bytes)));
+  EXPECT_EQ(back, bytes);
+  EXPECT_THAT(Base64UrlDecode("ab+c"), StatusIs(absl::StatusCode::kInvalidArgument));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string hex_back, HexDecode(HexEncode(bytes)));
+  EXPECT_EQ(hex_back, bytes);
+  EXPECT_THAT(HexDecode("abc"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(HexDecode("zz"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CryptoTest, Ed25519MatchesRfc8032TestOneAndRefusesForgeries) {
+  // RFC 8032 section 7.1, TEST 1 (empty message).
+  KURA_ASSERT_OK_AND_ASSIGN(
+      std::string secret,
+      HexDecode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+  KURA_ASSERT_OK_AND_ASSIGN(
+      std::string public_key,
+      HexDecode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string signature, Ed25519Sign(secret, ""));
+  EXPECT_EQ(HexEncode(signature),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39"
+            "701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+  EXPECT_THAT(Ed25519Verify(public_key, "", signature), IsOk());
+
+  KURA_ASSERT_OK_AND_ASSIGN(Ed25519KeyPair pair, Ed25519GenerateKeyPair());
+  KURA_ASSERT_OK_AND_ASSIGN(std::string sig, Ed25519Sign(pair.private_key, "kura"));
+  EXPECT_THAT(Ed25519Verify(pair.public_key, "kura", sig), IsOk());
+  EXPECT_THAT(Ed25519Verify(pair.public_key, "kurb", sig),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(Ed25519Verify(public_key, "kura", sig),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(Ed25519Verify("short", "kura", sig), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace kura
