@@ -1,0 +1,208 @@
+#include "gateway/pki.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+
+#include <string>
+
+#include "gateway/pki_files.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/common/status_matchers.h"
+#include "tests/gateway/test_util.h"
+
+namespace kura::gateway {
+namespace {
+
+using ::kura::gateway::testing::TempDir;
+using ::kura::gateway::testing::TestNow;
+using ::kura::testing::IsOk;
+using ::kura::testing::StatusIs;
+using ::testing::HasSubstr;
+
+CertificateRequest Request(PeerRole role, std::string id, TerminalClass klass,
+                           absl::Time not_before, absl::Time not_after) {
+  CertificateRequest request;
+  request.role = role;
+  request.id = std::move(id);
+  request.terminal_class = klass;
+  request.not_before = not_before;
+  request.not_after = not_after;
+  return request;
+}
+
+CertificateRequest Valid(PeerRole role, std::string id,
+                         TerminalClass klass = TerminalClass::kNone) {
+  return Request(role, std::move(id), klass, TestNow() - absl::Hours(1),
+                 TestNow() + absl::Hours(24 * 365));
+}
+
+class PkiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto ca = CreateCertificateAuthority("kura test CA", TestNow() - absl::Hours(2),
+                                         absl::Hours(24 * 3650));
+    ASSERT_THAT(ca, IsOk());
+    ca_ = *ca;
+  }
+  KeyAndCertificate Issue(const CertificateRequest& request) {
+    auto issued = IssueCertificate(ca_, request);
+    EXPECT_THAT(issued, IsOk());
+    return issued.ok() ? *issued : KeyAndCertificate{};
+  }
+  KeyAndCertificate ca_;
+};
+
+TEST_F(PkiTest, TerminalCertificateCarriesRoleIdAndClass) {
+  KeyAndCertificate terminal =
+      Issue(Valid(PeerRole::kTerminal, "vdi-07", TerminalClass::kDedicated));
+  KURA_ASSERT_OK_AND_ASSIGN(PeerIdentity identity, ParsePeerIdentity(terminal.certificate_pem));
+  EXPECT_EQ(identity.role, PeerRole::kTerminal);
+  EXPECT_EQ(identity.id, "vdi-07");
+  EXPECT_EQ(identity.terminal_class, TerminalClass::kDedicated);
+  EXPECT_EQ(identity.fingerprint.size(), 64u);
+  EXPECT_FALSE(identity.serial.empty());
+  EXPECT_EQ(identity.not_after, TestNow() + absl::Hours(24 * 365));
+
+  KeyAndCertificate other = Issue(Valid(PeerRole::kTerminal, "vdi-07", TerminalClass::kStandard));
+  KURA_ASSERT_OK_AND_ASSIGN(PeerIdentity second, ParsePeerIdentity(other.certificate_pem));
+  EXPECT_EQ(second.terminal_class, TerminalClass::kStandard);
+  EXPECT_NE(second.serial, identity.serial);
+  EXPECT_NE(second.fingerprint, identity.fingerprint);
+}
+
+TEST_F(PkiTest, GatewayCertificateNamesHostsForTls) {
+  CertificateRequest request = Valid(PeerRole::kGateway, "gw");
+  request.dns_names = {"localhost"};
+  request.ip_addresses = {"127.0.0.1", "::1"};
+  KeyAndCertificate gateway = Issue(request);
+  BIO* bio = BIO_new_mem_buf(gateway.certificate_pem.data(),
+                             static_cast<int>(gateway.certificate_pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ASSERT_NE(cert, nullptr);
+  EXPECT_EQ(X509_check_host(cert, "localhost", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert, "127.0.0.1", 0), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert, "::1", 0), 1);
+  EXPECT_NE(X509_check_host(cert, "example.org", 0, 0, nullptr), 1);
+  X509_free(cert);
+  KURA_ASSERT_OK_AND_ASSIGN(PeerIdentity identity, ParsePeerIdentity(gateway.certificate_pem));
+  EXPECT_EQ(identity.role, PeerRole::kGateway);
+  EXPECT_EQ(identity.id, "gw");
+  EXPECT_EQ(identity.terminal_class, TerminalClass::kNone);
+}
+
+TEST_F(PkiTest, VerificationRefusesWhatItMust) {
+  auto other_ca = CreateCertificateAuthority("another CA", TestNow() - absl::Hours(2),
+                                             absl::Hours(24 * 3650));
+  ASSERT_THAT(other_ca, IsOk());
+  KeyAndCertificate terminal =
+      Issue(Valid(PeerRole::kTerminal, "vdi-01", TerminalClass::kStandard));
+  KeyAndCertificate node = Issue(Valid(PeerRole::kNode, "node-a"));
+  KeyAndCertificate expired =
+      Issue(Request(PeerRole::kTerminal, "vdi-02", TerminalClass::kStandard,
+                    TestNow() - absl::Hours(48), TestNow() - absl::Hours(24)));
+  KeyAndCertificate future = Issue(Request(PeerRole::kNode, "node-b", TerminalClass::kNone,
+                                           TestNow() + absl::Hours(1), TestNow() + absl::Hours(2)));
+  auto forged = IssueCertificate(*other_ca, Valid(PeerRole::kTerminal, "vdi-01",
+                                                  TerminalClass::kDedicated));
+  ASSERT_THAT(forged, IsOk());
+  KURA_ASSERT_OK_AND_ASSIGN(PeerIdentity revoked_id, ParsePeerIdentity(node.certificate_pem));
+
+  struct Case {
+    const char* name;
+    std::string pem;
+    PeerRole role;
+    absl::flat_hash_set<std::string> revoked;
+    const char* error;  // nullptr: accepted
+  };
+  const Case cases[] = {
+      {"terminal as terminal", terminal.certificate_pem, PeerRole::kTerminal, {}, nullptr},
+      {"node as node", node.certificate_pem, PeerRole::kNode, {}, nullptr},
+      {"terminal as node", terminal.certificate_pem, PeerRole::kNode, {}, "cannot act as a node"},
+      {"node as terminal", node.certificate_pem, PeerRole::kTerminal, {},
+       "cannot act as a terminal"},
+      {"terminal as gateway", terminal.certificate_pem, PeerRole::kGateway, {}, "cannot act"},
+      {"other CA", forged->certificate_pem, PeerRole::kTerminal, {}, "not issued by kura's CA"},
+      {"expired", expired.certificate_pem, PeerRole::kTerminal, {}, "expired"},
+      {"not yet valid", future.certificate_pem, PeerRole::kNode, {}, "not valid before"},
+      {"revoked", node.certificate_pem, PeerRole::kNode, {revoked_id.serial}, "revoked"},
+      {"the CA itself", ca_.certificate_pem, PeerRole::kTerminal, {}, "not a kura peer"},
+      {"garbage", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+       PeerRole::kTerminal, {}, "not a PEM certificate"},
+  };
+  for (const Case& c : cases) {
+    auto result = VerifyPeerCertificate(c.pem, ca_.certificate_pem, c.revoked, TestNow(), c.role);
+    if (c.error == nullptr) {
+      EXPECT_THAT(result, IsOk()) << c.name;
+    } else {
+      EXPECT_THAT(result, StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr(c.error)))
+          << c.name;
+    }
+  }
+  EXPECT_THAT(VerifyPeerCertificate(terminal.certificate_pem, terminal.certificate_pem, {},
+                                    TestNow(), PeerRole::kTerminal),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a CA")));
+}
+
+TEST_F(PkiTest, InconsistentRequestsAreRefused) {
+  struct Case {
+    const char* name;
+    CertificateRequest request;
+    const char* error;
+  };
+  CertificateRequest bad_ip = Valid(PeerRole::kGateway, "gw");
+  bad_ip.ip_addresses = {"300.1.1.1"};
+  CertificateRequest terminal_dns = Valid(PeerRole::kTerminal, "t", TerminalClass::kStandard);
+  terminal_dns.dns_names = {"localhost"};
+  const Case cases[] = {
+      {"terminal without class", Valid(PeerRole::kTerminal, "t"), "needs a class"},
+      {"node with class", Valid(PeerRole::kNode, "n", TerminalClass::kDedicated),
+       "only terminal"},
+      {"empty id", Valid(PeerRole::kNode, ""), "1 to 64"},
+      {"id with slash", Valid(PeerRole::kNode, "a/b"), "may contain only"},
+      {"id with query", Valid(PeerRole::kTerminal, "t?class=dedicated", TerminalClass::kStandard),
+       "may contain only"},
+      {"dash id", Valid(PeerRole::kNode, "-n"), "must not start"},
+      {"inverted validity", Request(PeerRole::kNode, "n", TerminalClass::kNone, TestNow(),
+                                    TestNow() - absl::Seconds(1)),
+       "ends before"},
+      {"bad ip", bad_ip, "invalid IP"},
+      {"terminal with dns", terminal_dns, "no DNS"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_THAT(IssueCertificate(ca_, c.request),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.error)))
+        << c.name;
+  }
+  KeyAndCertificate wrong_key = ca_;
+  wrong_key.key_pem = Issue(Valid(PeerRole::kNode, "n")).key_pem;
+  EXPECT_THAT(IssueCertificate(wrong_key, Valid(PeerRole::kNode, "n2")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not belong")));
+}
+
+TEST_F(PkiTest, FilesKeepKeysPrivateAndNeverOverwrite) {
+  TempDir dir;
+  PkiPaths paths = PeerPaths(dir.path(), PeerRole::kTerminal, "vdi-01");
+  EXPECT_EQ(paths.certificate, dir.path() + "/terminals/vdi-01.crt");
+  KeyAndCertificate pair = Issue(Valid(PeerRole::kTerminal, "vdi-01", TerminalClass::kStandard));
+  ASSERT_THAT(WriteKeyAndCertificate(paths, pair), IsOk());
+  struct stat st;
+  ASSERT_EQ(::stat(paths.key.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(paths.certificate.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  EXPECT_THAT(WriteKeyAndCertificate(paths, pair), StatusIs(absl::StatusCode::kAlreadyExists));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string back, ReadTextFile(paths.certificate));
+  EXPECT_EQ(back, pair.certificate_pem);
+
+  ASSERT_THAT(WriteKeyAndCertificate(CaPaths(dir.path()), ca_), IsOk());
+  KURA_ASSERT_OK_AND_ASSIGN(KeyAndCertificate loaded, LoadCertificateAuthority(dir.path()));
+  EXPECT_EQ(loaded.key_pem, ca_.key_pem);
+  EXPECT_THAT(LoadCertificateAuthority(dir.File("missing")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing/ca.crt")));
+}
+
+}  // namespace
+}  // namespace kura::gateway
