@@ -466,7 +466,7 @@ TEST(SeccompAnalysisTest, PythonWithThreadsRuns) {
 }
 
 TEST(SeccompAnalysisTest, NumpyWithBlasThreadsRuns) {
-  if (system("python3 -c 'import numpy' 2>/dev/null") != 0) {
+  if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0) {
     GTEST_SKIP() << "python3-numpy is not installed";
   }
   ChildOutcome outcome = ExecFiltered(
