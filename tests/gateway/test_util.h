@@ -10,6 +10,7 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 
 namespace kura::gateway::testing {
 
@@ -41,6 +42,15 @@ class TempDir final {
 // 2026-04-01 09:00:00 UTC: the "now" of the gateway tests.
 inline absl::Time TestNow() {
   return absl::FromCivil(absl::CivilSecond(2026, 4, 1, 9, 0, 0), absl::UTCTimeZone());
+}
+
+// EXPECT_THAT(store.ListFoo(), IsOkAndHolds(ElementsAre(...)));
+MATCHER_P(IsOkAndHolds, matcher, "") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
 }
 
 }  // namespace kura::gateway::testing
