@@ -1,6 +1,7 @@
 #include "sandbox/user.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
@@ -34,8 +35,6 @@ absl::Status WriteIdMaps(pid_t pid, uint32_t uid, uint32_t gid) {
     return absl::InvalidArgumentError(
         absl::StrCat("sandbox uid/gid must be in 1..", kMaxSandboxId, ", got ", uid, "/", gid));
   }
-  // "deny" keeps the workload from dropping supplementary groups to escape a group-based deny.
-  KURA_RETURN_IF_ERROR(WriteProcFile(pid, "setgroups", "deny"));
   KURA_RETURN_IF_ERROR(WriteProcFile(pid, "uid_map", absl::StrCat(uid, " ", kHostIdBase + uid, " 1\n")));
   return WriteProcFile(pid, "gid_map", absl::StrCat(gid, " ", kHostIdBase + gid, " 1\n"));
 }
@@ -44,7 +43,10 @@ void AssumeSandboxIdentity(uint32_t uid, uint32_t gid, int sock) noexcept {
   // The process came into the namespace with every capability; the ids it had were unmapped,
   // so the setuid capability fix-up (which only fires when leaving uid 0) leaves them in place
   // for the mount and network setup that follows.
-  if (setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
+  // setgroups first: the launcher's supplementary groups (host root's, say) must not follow the
+  // workload in. Once the capabilities are gone nothing in the sandbox can call it again.
+  if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||
+      setresuid(uid, uid, uid) != 0) {
     FailStep(sock, SetupStep::kIdentity);
   }
 }
