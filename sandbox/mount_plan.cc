@@ -191,6 +191,7 @@ absl::StatusOr<MountPlan> BuildMountPlan(const v1::SandboxSpec& spec, uint32_t u
       if (op.target.rfind("dev/", 0) != 0) op.create_target = false;
     }
   }
+  plan.cloned_trees.assign(plan.ops.size(), -1);
   return plan;
 }
 

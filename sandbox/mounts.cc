@@ -137,9 +137,8 @@ int NewFilesystem(const MountOp& op) noexcept {
   return fsmount(fs.get(), FSMOUNT_CLOEXEC, static_cast<unsigned>(op.attributes));
 }
 
-bool ApplyBind(int root, const MountOp& op) noexcept {
-  ScopedFd tree(CloneTree(op.source.c_str(), op.attributes));
-  if (tree.get() < 0) return false;
+bool ApplyBind(int root, const MountOp& op, int cloned_tree) noexcept {
+  ScopedFd tree(cloned_tree);
   ScopedFd target(OpenTarget(root, op.target.c_str(), op.target_is_dir, op.create_target));
   return target.get() >= 0 && MoveOnto(tree.get(), target.get());
 }
@@ -219,13 +218,21 @@ void ApplyMountPlan(const MountPlan& plan, int report_sock) noexcept {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     FailStep(report_sock, SetupStep::kMountPrivate);
   }
+  // Sources first: once the new root is attached at kAssemblyPoint, host paths under it are
+  // shadowed.
+  for (size_t i = 0; i < plan.ops.size(); ++i) {
+    const MountOp& op = plan.ops[i];
+    if (op.kind != MountOp::Kind::kBind) continue;
+    plan.cloned_trees[i] = CloneTree(op.source.c_str(), op.attributes);
+    if (plan.cloned_trees[i] < 0) FailStep(report_sock, SetupStep::kMountBind, static_cast<int>(i));
+  }
   int root = AttachRoot(plan);
   if (root < 0) FailStep(report_sock, SetupStep::kMountRoot);
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     const MountOp& op = plan.ops[i];
     bool ok = false;
     switch (op.kind) {
-      case MountOp::Kind::kBind: ok = ApplyBind(root, op); break;
+      case MountOp::Kind::kBind: ok = ApplyBind(root, op, plan.cloned_trees[i]); break;
       case MountOp::Kind::kFs: ok = ApplyFs(root, op); break;
       case MountOp::Kind::kSymlink: ok = ApplySymlink(root, op); break;
       case MountOp::Kind::kFile: ok = ApplyFile(root, op); break;

@@ -43,6 +43,9 @@ struct MountPlan {
   std::string rootfs;
   std::vector<MountOp> ops;
   std::string root_tmpfs_size = "16m";
+  // Scratch space of the child, one slot per op (sized by BuildMountPlan): every bind source is
+  // cloned before the new root is attached, so that no source can be shadowed by it.
+  mutable std::vector<int> cloned_trees;
 };
 
 // Builds the plan for `spec`: the root, /proc, the minimal /dev, --host-rootfs, the spec's mounts

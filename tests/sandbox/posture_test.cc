@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -188,7 +189,11 @@ TEST(PostureTest, ProbeSeesExactlyTheIsolationOfTheSpec) {
     EXPECT_TRUE(absl::EndsWith(line, ":/")) << "cgroup namespace not rooted: " << line;
   }
 
+  // mountinfo lists mounts in creation order, which is the launcher's business: compare by place.
   std::vector<ExpectedMount> expected = ExpectedMounts();
+  auto by_point = [](const ExpectedMount& a, const ExpectedMount& b) { return a.point < b.point; };
+  std::sort(mounts.begin(), mounts.end(), by_point);
+  std::sort(expected.begin(), expected.end(), by_point);
   ASSERT_EQ(mounts.size(), expected.size()) << output;
   for (size_t i = 0; i < mounts.size(); ++i) {
     EXPECT_EQ(mounts[i].point, expected[i].point) << "mount #" << i;
