@@ -1,0 +1,173 @@
+// seccomp_bench: the cost of kura's `analysis` filter on a syscall-heavy loop.
+//
+//   seccomp_bench [ITERATIONS] [ROUNDS]
+//
+// Each iteration makes two syscalls, getpid() and a 1-byte read from /dev/zero. The loop runs in
+// a forked child with no filter, under a one-rule filter (allow everything, refuse kexec_load:
+// the kernel's fixed cost of having any filter) and under `analysis` with its listener served
+// by a DenialMonitor, as in a real sandbox. The rounds are interleaved and the best round of
+// each kind is reported, so that other load on the machine inflates none of them alone.
+// Goal (DESIGN.md): analysis / one-rule <= 1.1.
+
+#include <fcntl.h>
+#include <seccomp.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "sandbox/seccomp.h"
+
+namespace {
+
+enum class Filter { kNone, kOneRule, kAnalysis };
+const char* const kFilterNames[] = {"none", "one-rule", "analysis"};
+
+double NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+// The measured loop; returns ns per iteration.
+double Loop(long iterations) {
+  const int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+  if (zero < 0) _exit(3);
+  char byte;
+  const double start = NowNs();
+  for (long i = 0; i < iterations; ++i) {
+    syscall(SYS_getpid);
+    if (read(zero, &byte, 1) != 1) _exit(4);
+  }
+  return (NowNs() - start) / iterations;
+}
+
+bool InstallOneRule() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == nullptr) return false;
+  const bool ok = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kexec_load), 0) == 0 &&
+                  seccomp_load(ctx) == 0;
+  seccomp_release(ctx);
+  return ok;
+}
+
+bool SendFd(int sock, int fd) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  return sendmsg(sock, &msg, 0) == 1;
+}
+
+int ReceiveFd(int sock) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  return fd;
+}
+
+// Runs the loop in a child under `filter`; returns ns per iteration, or a negative number.
+double MeasureInChild(Filter filter, const kura::sandbox::SeccompProgram& analysis,
+                      long iterations) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(sv[0]);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(1);
+    if (filter == Filter::kOneRule && !InstallOneRule()) _exit(1);
+    if (filter == Filter::kAnalysis) {
+      const int listener = analysis.InstallInChild();
+      if (listener < 0 || !SendFd(sv[1], listener)) _exit(1);
+      close(listener);
+    }
+    Loop(iterations / 10);  // warm caches and the CPU's frequency
+    const double ns = Loop(iterations);
+    _exit(write(sv[1], &ns, sizeof ns) == sizeof ns ? 0 : 2);
+  }
+  close(sv[1]);
+  if (pid < 0) return -1;
+  std::unique_ptr<kura::sandbox::DenialMonitor> monitor;
+  if (filter == Filter::kAnalysis) {
+    monitor = std::make_unique<kura::sandbox::DenialMonitor>(kura::UniqueFd(ReceiveFd(sv[0])));
+  }
+  double ns = -1;
+  if (read(sv[0], &ns, sizeof ns) != sizeof ns) ns = -1;
+  close(sv[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+  if (monitor != nullptr && monitor->total() != 0) {
+    std::fprintf(stderr, "seccomp_bench: the loop was refused %llu syscalls\n",
+                 static_cast<unsigned long long>(monitor->total()));
+    return -1;
+  }
+  return ns;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const long iterations = argc > 1 ? std::atol(argv[1]) : 2000000;
+  const int rounds = argc > 2 ? std::atoi(argv[2]) : 7;
+  if (iterations <= 0 || rounds <= 0) {
+    std::fprintf(stderr, "usage: %s [ITERATIONS] [ROUNDS]\n", argv[0]);
+    return 2;
+  }
+  auto analysis = kura::sandbox::SeccompProgram::Analysis();
+  if (!analysis.ok()) {
+    std::fprintf(stderr, "seccomp_bench: %s\n", analysis.status().ToString().c_str());
+    return 1;
+  }
+
+  double best[3] = {1e300, 1e300, 1e300};
+  for (int round = 0; round < rounds; ++round) {
+    for (Filter f : {Filter::kNone, Filter::kOneRule, Filter::kAnalysis}) {
+      const double ns = MeasureInChild(f, **analysis, iterations);
+      if (ns < 0) {
+        std::fprintf(stderr, "seccomp_bench: the %s child failed\n",
+                     kFilterNames[static_cast<int>(f)]);
+        return 1;
+      }
+      best[static_cast<int>(f)] = std::min(best[static_cast<int>(f)], ns);
+    }
+  }
+
+  std::printf("seccomp_bench: getpid + read(/dev/zero, 1), %ld iterations, best of %d rounds\n",
+              iterations, rounds);
+  for (int f = 0; f < 3; ++f) {
+    std::printf("  %-9s %8.1f ns/iteration\n", kFilterNames[f], best[f]);
+  }
+  const double ratio = best[2] / best[1];
+  std::printf("  analysis / one-rule = %.3f (goal <= 1.1): %s\n", ratio,
+              ratio <= 1.1 ? "met" : "NOT met");
+  std::printf("  analysis program: %zu BPF instructions\n", (*analysis)->instructions().size());
+  return 0;
+}
