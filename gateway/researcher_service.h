@@ -1,0 +1,92 @@
+#pragma once
+
+// kura.v1.Researcher: what a person at a VDI terminal does through the gateway. Every call
+// first authenticates the terminal certificate (call_identity.h); every call but Login then
+// the session token. Workspace calls check ownership and the project's grants
+// (workspace_access.h) and are proxied to the workspace's node over mutual TLS with the
+// gateway's certificate. Every decision is audited.
+//
+// Synchronous gRPC service: each call runs on a thread of the server's pool; streams (Attach,
+// RunJob, Upload) hold theirs for their duration. Thread-safe.
+
+#include "gateway/gateway_state.h"
+#include "gateway/pki.h"
+#include "gateway/records.h"
+#include "kura/v1/gateway.grpc.pb.h"
+
+namespace kura::gateway {
+
+class ResearcherService final : public kura::v1::Researcher::Service {
+ public:
+  explicit ResearcherService(GatewayState& state) : state_(state) {}
+
+  grpc::Status Login(grpc::ServerContext* context, const kura::v1::LoginRequest* request,
+                     kura::v1::LoginResponse* response) override;
+  grpc::Status Logout(grpc::ServerContext* context, const kura::v1::LogoutRequest* request,
+                      kura::v1::LogoutResponse* response) override;
+  grpc::Status ListProjects(grpc::ServerContext* context,
+                            const kura::v1::ListProjectsRequest* request,
+                            kura::v1::ListProjectsResponse* response) override;
+  grpc::Status OpenWorkspace(grpc::ServerContext* context,
+                             const kura::v1::OpenWorkspaceRequest* request,
+                             kura::v1::Workspace* response) override;
+  grpc::Status ListWorkspaces(grpc::ServerContext* context,
+                              const kura::v1::ListWorkspacesRequest* request,
+                              kura::v1::ListWorkspacesResponse* response) override;
+  grpc::Status CloseWorkspace(grpc::ServerContext* context,
+                              const kura::v1::CloseWorkspaceRequest* request,
+                              kura::v1::CloseWorkspaceResponse* response) override;
+  grpc::Status Attach(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<kura::v1::AttachOutput, kura::v1::AttachInput>* stream) override;
+  grpc::Status RunJob(grpc::ServerContext* context, const kura::v1::JobRequest* request,
+                      grpc::ServerWriter<kura::v1::JobOutput>* writer) override;
+  grpc::Status Upload(grpc::ServerContext* context,
+                      grpc::ServerReader<kura::v1::UploadChunk>* reader,
+                      kura::v1::UploadResult* response) override;
+  grpc::Status ListOutputs(grpc::ServerContext* context,
+                           const kura::v1::ListOutputsRequest* request,
+                           kura::v1::ListOutputsResponse* response) override;
+
+ private:
+  // An authenticated researcher call: the terminal and the live session.
+  struct Caller {
+    PeerIdentity terminal;
+    SessionRecord session;
+    std::string actor;  // "user:<name>"
+  };
+
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContext& context);
+  // Audits a refusal of `action` on `subject` and returns `status` unchanged.
+  absl::Status Refuse(const Caller& caller, absl::string_view action, absl::string_view subject,
+                      absl::Status status);
+  // The caller's workspace `id`, open, with all its grants still valid. A workspace whose
+  // grant ended is closed here (PermissionDenied saying so).
+  absl::StatusOr<WorkspaceRecord> UsableWorkspace(const Caller& caller, absl::string_view id,
+                                                  absl::string_view action);
+  // Closes `workspace` on its node (best effort: a node that is down is told by its next
+  // heartbeat) and in the store.
+  void CloseOnNode(const WorkspaceRecord& workspace, absl::string_view reason);
+
+  absl::Status DoLogin(const grpc::ServerContext& context, const kura::v1::LoginRequest& request,
+                       kura::v1::LoginResponse& response);
+  absl::Status DoOpenWorkspace(const grpc::ServerContext& context,
+                               const kura::v1::OpenWorkspaceRequest& request,
+                               kura::v1::Workspace& response);
+  absl::Status DoAttach(
+      grpc::ServerContext& context,
+      grpc::ServerReaderWriter<kura::v1::AttachOutput, kura::v1::AttachInput>& stream);
+  absl::Status DoRunJob(grpc::ServerContext& context, const kura::v1::JobRequest& request,
+                        grpc::ServerWriter<kura::v1::JobOutput>& writer);
+  absl::Status DoUpload(grpc::ServerContext& context,
+                        grpc::ServerReader<kura::v1::UploadChunk>& reader,
+                        kura::v1::UploadResult& response);
+
+  GatewayState& state_;
+};
+
+// The API's view of a workspace record.
+kura::v1::Workspace WorkspaceToProto(const WorkspaceRecord& workspace,
+                                     const std::vector<SchemaRecord>& schemas);
+
+}  // namespace kura::gateway

@@ -1,0 +1,241 @@
+// The workspace calls of kura.v1.Researcher: open (policy, placement, the node's
+// OpenWorkspace), list, close and list outputs.
+
+#include <grpcpp/client_context.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/crypto.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "gateway/call_identity.h"
+#include "gateway/grpc_edge.h"
+#include "gateway/researcher_service.h"
+#include "gateway/workspace_access.h"
+
+namespace kura::gateway {
+namespace {
+
+constexpr double kDefaultCpus = 1.0;
+constexpr uint64_t kDefaultMemoryBytes = 2ull << 30;
+constexpr double kMaxCpus = 1024.0;
+constexpr uint32_t kWorkspaceUid = 1000;
+constexpr absl::Duration kNodeOpenDeadline = absl::Seconds(60);
+constexpr absl::Duration kNodeCallDeadline = absl::Seconds(15);
+
+void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+absl::StatusOr<Resources> RequestedResources(const kura::v1::Resources& asked) {
+  kura::v1::Resources resources = asked;
+  if (resources.cpus() < 0 || resources.cpus() > kMaxCpus) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot ask for ", resources.cpus(), " CPUs"));
+  }
+  if (resources.cpus() == 0) resources.set_cpus(kDefaultCpus);
+  if (resources.memory_bytes() == 0) resources.set_memory_bytes(kDefaultMemoryBytes);
+  return FromProto(resources);
+}
+
+}  // namespace
+
+grpc::Status ResearcherService::OpenWorkspace(grpc::ServerContext* context,
+                                              const kura::v1::OpenWorkspaceRequest* request,
+                                              kura::v1::Workspace* response) {
+  return ToGrpcStatus("OpenWorkspace", DoOpenWorkspace(*context, *request, *response));
+}
+
+absl::Status ResearcherService::DoOpenWorkspace(const grpc::ServerContext& context,
+                                                const kura::v1::OpenWorkspaceRequest& request,
+                                                kura::v1::Workspace& response) {
+  KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(context));
+  const std::string subject = absl::StrCat("project:", request.project());
+  if (request.project().empty()) return absl::InvalidArgumentError("name a project");
+  absl::Status member = RequireProjectMember(state_.store(), caller.session.user, request.project());
+  if (!member.ok()) return Refuse(caller, "workspace.open", subject, member);
+  std::vector<std::string> requested(request.schemas().begin(), request.schemas().end());
+  absl::StatusOr<std::vector<SchemaRecord>> schemas = SchemasForNewWorkspace(
+      state_.store(), request.project(), caller.terminal, requested, state_.Now());
+  if (!schemas.ok()) return Refuse(caller, "workspace.open", subject, schemas.status());
+  KURA_ASSIGN_OR_RETURN(Resources ask, RequestedResources(request.resources()));
+  const absl::Duration healthy_within =
+      state_.options().heartbeat_interval * state_.options().missed_heartbeats_tolerated;
+  absl::StatusOr<Placement> placement =
+      PlaceNewWorkspace(state_.store(), ask, state_.Now(), healthy_within);
+  if (!placement.ok()) return Refuse(caller, "workspace.open", subject, placement.status());
+  const std::string node = placement->node;
+
+  KURA_ASSIGN_OR_RETURN(std::string random, RandomBytes(6));
+  WorkspaceRecord workspace;
+  workspace.id = absl::StrCat("ws-", HexEncode(random));
+  workspace.project = request.project();
+  workspace.user = caller.session.user;
+  workspace.node = node;
+  workspace.state = WorkspaceState::kPending;
+  workspace.resources = placement->resources;
+  workspace.created = state_.Now();
+  workspace.updated = workspace.created;
+  KURA_RETURN_IF_ERROR(state_.store().CreateWorkspace(workspace));
+
+  kura::v1::NodeOpenWorkspaceRequest node_request;
+  node_request.set_workspace_id(workspace.id);
+  node_request.set_project(workspace.project);
+  node_request.set_user(workspace.user);
+  node_request.set_uid(kWorkspaceUid);
+  *node_request.mutable_resources() = ToProto(placement->resources);
+  node_request.set_idle_timeout_seconds(state_.options().workspace_idle_timeout_seconds);
+  std::vector<std::string> schema_names;
+  for (const SchemaRecord& schema : *schemas) {
+    kura::v1::MountSchema* mount = node_request.add_schemas();
+    mount->set_name(schema.name);
+    mount->set_host_path(schema.path);
+    mount->set_manifest_sha256(schema.manifest_sha256);
+    schema_names.push_back(schema.name);
+  }
+  const std::string details = JsonObject({{"workspace", workspace.id},
+                                          {"node", node},
+                                          {"schemas", absl::StrJoin(schema_names, ",")},
+                                          {"terminal", caller.terminal.id}});
+  absl::Status opened = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(node));
+    grpc::ClientContext node_context;
+    SetDeadline(node_context, kNodeOpenDeadline);
+    kura::v1::Workspace node_reply;
+    return FromNodeStatus(node,
+                          stub->OpenWorkspace(&node_context, node_request, &node_reply));
+  }();
+  if (!opened.ok()) {
+    KURA_RETURN_IF_ERROR(
+        state_.store().SetWorkspaceState(workspace.id, WorkspaceState::kFailed, state_.Now()));
+    state_.Audit({caller.actor, "workspace.open", subject, "failed", details});
+    return opened;
+  }
+  KURA_RETURN_IF_ERROR(
+      state_.store().SetWorkspaceState(workspace.id, WorkspaceState::kRunning, state_.Now()));
+  workspace.state = WorkspaceState::kRunning;
+  state_.Audit({caller.actor, "workspace.open", subject, "ok", details});
+  for (const SchemaRecord& schema : *schemas) {
+    state_.Audit({caller.actor, "mount", absl::StrCat("schema:", schema.name), "ok",
+                  JsonObject({{"workspace", workspace.id},
+                              {"data_class", std::string(DataClassName(schema.data_class))},
+                              {"manifest_sha256", schema.manifest_sha256}})});
+  }
+  response = WorkspaceToProto(workspace, *schemas);
+  return absl::OkStatus();
+}
+
+grpc::Status ResearcherService::ListWorkspaces(grpc::ServerContext* context,
+                                               const kura::v1::ListWorkspacesRequest* request,
+                                               kura::v1::ListWorkspacesResponse* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    KURA_ASSIGN_OR_RETURN(std::vector<WorkspaceRecord> all,
+                          state_.store().ListWorkspaces(std::nullopt));
+    for (const WorkspaceRecord& workspace : all) {
+      if (workspace.user != caller.session.user || !WorkspaceIsLive(workspace)) continue;
+      if (!request->project().empty() && workspace.project != request->project()) continue;
+      KURA_ASSIGN_OR_RETURN(std::vector<SchemaRecord> schemas,
+                            SchemasGrantedNow(state_.store(), workspace.project, state_.Now()));
+      *response->add_workspaces() = WorkspaceToProto(workspace, schemas);
+    }
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("ListWorkspaces", status);
+}
+
+void ResearcherService::CloseOnNode(const WorkspaceRecord& workspace, absl::string_view reason) {
+  absl::Status closed = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(workspace.node));
+    grpc::ClientContext node_context;
+    SetDeadline(node_context, kNodeCallDeadline);
+    kura::v1::NodeCloseWorkspaceRequest request;
+    request.set_workspace_id(workspace.id);
+    request.set_reason(std::string(reason));
+    kura::v1::NodeCloseWorkspaceResponse reply;
+    return FromNodeStatus(workspace.node, stub->CloseWorkspace(&node_context, request, &reply));
+  }();
+  // A node that could not be told keeps the workspace in "closing"; its next heartbeat is
+  // answered with the id to close.
+  WorkspaceState state =
+      closed.ok() || absl::IsNotFound(closed) ? WorkspaceState::kClosed : WorkspaceState::kClosing;
+  if (!closed.ok()) {
+    KURA_LOG(Warning) << "closing " << workspace.id << ": " << closed;
+  }
+  absl::Status stored = state_.store().SetWorkspaceState(workspace.id, state, state_.Now());
+  if (!stored.ok()) {
+    KURA_LOG(Error) << "closing " << workspace.id << ": " << stored;
+  }
+}
+
+absl::StatusOr<WorkspaceRecord> ResearcherService::UsableWorkspace(const Caller& caller,
+                                                                   absl::string_view id,
+                                                                   absl::string_view action) {
+  const std::string subject = absl::StrCat("workspace:", id);
+  absl::StatusOr<WorkspaceRecord> workspace =
+      OwnedWorkspace(state_.store(), id, caller.session.user);
+  if (!workspace.ok()) return Refuse(caller, action, subject, workspace.status());
+  if (!WorkspaceIsLive(*workspace)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("workspace ", id, " is ", WorkspaceStateName(workspace->state),
+                     "; open a new one"));
+  }
+  KURA_ASSIGN_OR_RETURN(std::vector<GrantRecord> ended,
+                        EndedGrants(state_.store(), *workspace, state_.Now()));
+  if (!ended.empty()) {
+    std::vector<std::string> names;
+    for (const GrantRecord& grant : ended) names.push_back(grant.schema);
+    const std::string reason = absl::StrCat("the data permit for ", absl::StrJoin(names, ", "),
+                                            " ended at ",
+                                            absl::FormatTime(ended.front().valid_to));
+    CloseOnNode(*workspace, reason);
+    state_.Audit({caller.actor, "workspace.close", subject, "ok",
+                  JsonObject({{"reason", reason}})});
+    return Refuse(caller, action, subject,
+                  absl::PermissionDeniedError(
+                      absl::StrCat(reason, "; workspace ", id, " has been closed")));
+  }
+  return workspace;
+}
+
+grpc::Status ResearcherService::CloseWorkspace(grpc::ServerContext* context,
+                                               const kura::v1::CloseWorkspaceRequest* request,
+                                               kura::v1::CloseWorkspaceResponse*) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    const std::string subject = absl::StrCat("workspace:", request->workspace_id());
+    absl::StatusOr<WorkspaceRecord> workspace =
+        OwnedWorkspace(state_.store(), request->workspace_id(), caller.session.user);
+    if (!workspace.ok()) return Refuse(caller, "workspace.close", subject, workspace.status());
+    if (!WorkspaceIsLive(*workspace)) return absl::OkStatus();
+    CloseOnNode(*workspace, "closed by its user");
+    state_.Audit({caller.actor, "workspace.close", subject, "ok",
+                  JsonObject({{"reason", "closed by its user"}})});
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("CloseWorkspace", status);
+}
+
+grpc::Status ResearcherService::ListOutputs(grpc::ServerContext* context,
+                                            const kura::v1::ListOutputsRequest* request,
+                                            kura::v1::ListOutputsResponse* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    KURA_ASSIGN_OR_RETURN(WorkspaceRecord workspace,
+                          UsableWorkspace(caller, request->workspace_id(), "outputs.list"));
+    KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(workspace.node));
+    grpc::ClientContext node_context;
+    SetDeadline(node_context, kNodeCallDeadline);
+    kura::v1::NodeListOutputsRequest node_request;
+    node_request.set_workspace_id(workspace.id);
+    kura::v1::NodeListOutputsResponse reply;
+    KURA_RETURN_IF_ERROR(FromNodeStatus(
+        workspace.node, stub->ListOutputs(&node_context, node_request, &reply)));
+    for (kura::v1::OutputFile& file : *reply.mutable_files()) {
+      *response->add_files() = std::move(file);
+    }
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("ListOutputs", status);
+}
+
+}  // namespace kura::gateway
