@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
@@ -47,22 +48,30 @@ Verdict Fold(const std::vector<Finding>& findings) {
   return v;
 }
 
-// Cells of a frequency table that hold every unit of their row (class disclosure).
-absl::flat_hash_map<std::string, bool> HundredPercentCells(const RecomputedTable& table, const TableSpec& spec) {
-  absl::flat_hash_map<std::string, bool> out;
+// Cells of a frequency table that hold every unit of their row (class disclosure): the row's
+// only non-zero cell among at least two that are not structural zeros. The row's cells are the
+// recomputed ones and the submitted ones, joined as keys with \x1f.
+absl::flat_hash_set<std::string> HundredPercentCells(const RecomputedTable& table, const SubmittedTable& submitted,
+                                                     const TableSpec& spec) {
+  absl::flat_hash_set<std::string> out;
   if (spec.statistic != Statistic::kCount || spec.cols.empty()) return out;
-  std::map<std::vector<std::string>, std::pair<int, std::vector<const CellEvidence*>>> rows;
-  for (const auto& cell : table.cells) {
-    std::vector<std::string> row(cell.key.begin(), cell.key.begin() + static_cast<long>(spec.rows.size()));
-    auto& entry = rows[row];
-    entry.second.push_back(&cell);
-    if (cell.units > 0) ++entry.first;
+  std::map<std::vector<std::string>, int64_t> units;  // Every cell key -> distinct units.
+  for (const auto& cell : table.cells) units[cell.key] = cell.units;
+  for (const auto& cell : submitted.cells) units.emplace(cell.key, 0);
+  struct Row {
+    int cells = 0;
+    int non_zero = 0;
+    const std::vector<std::string>* last = nullptr;
+  };
+  std::map<std::vector<std::string>, Row> rows;
+  for (const auto& [key, n] : units) {
+    if (spec.IsStructuralZero(key)) continue;
+    Row& row = rows[std::vector<std::string>(key.begin(), key.begin() + static_cast<long>(spec.rows.size()))];
+    ++row.cells;
+    if (n > 0) ++row.non_zero, row.last = &key;
   }
-  for (const auto& [row, entry] : rows) {
-    if (entry.first != 1 || entry.second.size() < 2) continue;
-    for (const CellEvidence* cell : entry.second) {
-      if (cell->units > 0) out[absl::StrJoin(cell->key, "\x1f")] = true;
-    }
+  for (const auto& [unused, row] : rows) {
+    if (row.cells >= 2 && row.non_zero == 1) out.insert(absl::StrJoin(*row.last, "\x1f"));
   }
   return out;
 }
@@ -117,7 +126,7 @@ absl::Status CheckSpecifiedTable(const Schema& schema, const Policy& policy, con
   KURA_ASSIGN_OR_RETURN(SubmittedTable submitted, InterpretSubmittedTable(std::move(doc), file.report.path, spec));
   absl::flat_hash_map<std::string, const CellEvidence*> index;
   for (const auto& e : recomputed.cells) index[absl::StrJoin(e.key, "\x1f")] = &e;
-  const auto hundred = HundredPercentCells(recomputed, spec);
+  const auto hundred = HundredPercentCells(recomputed, submitted, spec);
   size_t matched = 0;
   for (const SubmittedCell& s : submitted.cells) {
     const std::string joined = absl::StrJoin(s.key, "\x1f");
