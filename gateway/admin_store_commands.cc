@@ -1,0 +1,271 @@
+// kura-admin users|projects|schemas|grants|terminals|nodes|audit ...: the store's commands.
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status.h"
+#include "gateway/admin_commands.h"
+#include "gateway/audit.h"
+#include "gateway/pki.h"
+#include "gateway/pki_files.h"
+#include "gateway/totp.h"
+
+namespace kura::gateway::admin {
+namespace {
+
+std::string Utc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+// YYYY-MM-DD (midnight UTC) or RFC 3339.
+absl::StatusOr<absl::Time> ParseUtcTime(absl::string_view flag, absl::string_view text) {
+  absl::Time t;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &error) ||
+      absl::ParseTime("%Y-%m-%d", std::string(text), absl::UTCTimeZone(), &t, &error)) {
+    return t;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--", flag, " '", text, "' is not YYYY-MM-DD or RFC 3339 (2026-04-01T09:00:00Z)"));
+}
+
+std::string Roles(const UserRecord& user) {
+  std::vector<std::string> names;
+  for (Role role : user.roles) names.emplace_back(RoleName(role));
+  return absl::StrJoin(names, ",");
+}
+
+CommandOutcome Outcome(std::string subject, nlohmann::json details = nlohmann::json::object()) {
+  return {std::move(subject), details.dump()};
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Positional(const CommandContext& context, size_t index,
+                                       absl::string_view what) {
+  const std::vector<std::string>& words = context.args.positional();
+  if (words.size() <= index + 2) return absl::InvalidArgumentError(absl::StrCat("missing ", what));
+  return words[index + 2];
+}
+
+// ---- users ----------------------------------------------------------------------------------
+
+absl::StatusOr<CommandOutcome> UsersAdd(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string name, Positional(context, 0, "the user's NAME"));
+  KURA_RETURN_IF_ERROR(Annotate(ValidatePeerId(name), "user name"));
+  UserRecord user;
+  user.name = name;
+  user.created = context.now;
+  for (const std::string& role : context.args.Flags("role")) {
+    KURA_ASSIGN_OR_RETURN(Role parsed, ParseRole(role));
+    user.roles.push_back(parsed);
+  }
+  if (user.roles.empty()) return absl::InvalidArgumentError("give at least one --role");
+  bool totp = context.args.Flag("no-totp").value_or("no") != "yes";
+  if (totp) {
+    KURA_ASSIGN_OR_RETURN(user.totp_secret, NewTotpSecret());
+  }
+  KURA_RETURN_IF_ERROR(context.store->CreateUser(user));
+  context.out << "added user '" << name << "' (" << Roles(user) << ")\n";
+  if (totp) {
+    context.out << "TOTP provisioning URI (shown once; hand it over as a QR code):\n  "
+                << TotpProvisioningUri("kura", name, user.totp_secret) << "\n";
+  }
+  return Outcome(absl::StrCat("user:", name), {{"roles", Roles(user)}, {"totp", totp}});
+}
+
+absl::StatusOr<CommandOutcome> UsersUnlock(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string name, Positional(context, 0, "the user's NAME"));
+  KURA_RETURN_IF_ERROR(context.store->SetUserLocked(name, false));
+  context.out << "unlocked '" << name << "' and cleared its failed attempts\n";
+  return Outcome(absl::StrCat("user:", name));
+}
+
+absl::StatusOr<CommandOutcome> UsersList(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::vector<UserRecord> users, context.store->ListUsers());
+  for (const UserRecord& u : users) {
+    context.out << u.name << "\t" << Roles(u) << "\t" << (u.locked ? "locked" : "active")
+                << "\tfailed=" << u.failed_attempts << "\n";
+  }
+  return Outcome("users");
+}
+
+// ---- projects, schemas and grants -----------------------------------------------------------
+
+absl::StatusOr<CommandOutcome> ProjectsAdd(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string name, Positional(context, 0, "the project's NAME"));
+  KURA_RETURN_IF_ERROR(Annotate(ValidatePeerId(name), "project name"));
+  ProjectRecord project{name, context.args.Flag("description").value_or(""), context.now};
+  KURA_RETURN_IF_ERROR(context.store->CreateProject(project));
+  context.out << "added project '" << name << "'\n";
+  return Outcome(absl::StrCat("project:", name));
+}
+
+absl::StatusOr<CommandOutcome> ProjectsAddMember(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string project, Positional(context, 0, "PROJECT"));
+  KURA_ASSIGN_OR_RETURN(std::string user, Positional(context, 1, "USER"));
+  KURA_RETURN_IF_ERROR(context.store->AddProjectMember(project, user));
+  context.out << "'" << user << "' is now a member of project '" << project << "'\n";
+  return Outcome(absl::StrCat("project:", project), {{"member", user}});
+}
+
+absl::StatusOr<CommandOutcome> ProjectsList(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::vector<ProjectRecord> projects, context.store->ListProjects());
+  for (const ProjectRecord& p : projects) {
+    KURA_ASSIGN_OR_RETURN(std::vector<std::string> members,
+                          context.store->ListProjectMembers(p.name));
+    context.out << p.name << "\tmembers=" << absl::StrJoin(members, ",") << "\t"
+                << p.description << "\n";
+  }
+  return Outcome("projects");
+}
+
+absl::StatusOr<CommandOutcome> SchemasAdd(CommandContext& context) {
+  SchemaRecord schema;
+  KURA_ASSIGN_OR_RETURN(schema.name, Positional(context, 0, "the schema's NAME"));
+  KURA_RETURN_IF_ERROR(Annotate(ValidatePeerId(schema.name), "schema name"));
+  KURA_ASSIGN_OR_RETURN(std::string data_class, context.args.Required("class"));
+  KURA_ASSIGN_OR_RETURN(schema.data_class, ParseDataClass(data_class));
+  KURA_ASSIGN_OR_RETURN(schema.path, context.args.Required("path"));
+  KURA_ASSIGN_OR_RETURN(schema.manifest_sha256, context.args.Required("manifest-sha256"));
+  schema.registered = context.now;
+  KURA_RETURN_IF_ERROR(context.store->RegisterSchema(schema));
+  context.out << "registered schema '" << schema.name << "' (" << data_class << ")\n";
+  return Outcome(absl::StrCat("schema:", schema.name),
+                 {{"class", data_class}, {"path", schema.path},
+                  {"manifest_sha256", schema.manifest_sha256}});
+}
+
+absl::StatusOr<CommandOutcome> SchemasList(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::vector<SchemaRecord> schemas, context.store->ListSchemas());
+  for (const SchemaRecord& s : schemas) {
+    context.out << s.name << "\t" << DataClassName(s.data_class) << "\t" << s.path << "\n";
+  }
+  return Outcome("schemas");
+}
+
+absl::StatusOr<CommandOutcome> GrantsAdd(CommandContext& context) {
+  GrantRecord grant;
+  KURA_ASSIGN_OR_RETURN(grant.project, Positional(context, 0, "PROJECT"));
+  KURA_ASSIGN_OR_RETURN(grant.schema, Positional(context, 1, "SCHEMA"));
+  KURA_ASSIGN_OR_RETURN(std::string from, context.args.Required("from"));
+  KURA_ASSIGN_OR_RETURN(std::string to, context.args.Required("to"));
+  KURA_ASSIGN_OR_RETURN(grant.valid_from, ParseUtcTime("from", from));
+  KURA_ASSIGN_OR_RETURN(grant.valid_to, ParseUtcTime("to", to));
+  grant.created = context.now;
+  KURA_ASSIGN_OR_RETURN(int64_t id, context.store->AddGrant(grant));
+  context.out << "grant " << id << ": project '" << grant.project << "' may use schema '"
+              << grant.schema << "' from " << Utc(grant.valid_from) << " to "
+              << Utc(grant.valid_to) << "\n";
+  return Outcome(absl::StrCat("project:", grant.project),
+                 {{"grant", id}, {"schema", grant.schema},
+                  {"valid_from", Utc(grant.valid_from)}, {"valid_to", Utc(grant.valid_to)}});
+}
+
+absl::StatusOr<CommandOutcome> GrantsList(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string project, Positional(context, 0, "PROJECT"));
+  KURA_ASSIGN_OR_RETURN(std::vector<GrantRecord> grants, context.store->ListGrants(project));
+  for (const GrantRecord& g : grants) {
+    context.out << g.id << "\t" << g.schema << "\t" << Utc(g.valid_from) << "\t"
+                << Utc(g.valid_to) << "\n";
+  }
+  return Outcome(absl::StrCat("project:", project));
+}
+
+// ---- terminals and nodes --------------------------------------------------------------------
+
+absl::StatusOr<CommandOutcome> TerminalsAdd(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string path, context.args.Required("cert"));
+  KURA_ASSIGN_OR_RETURN(std::string pem, ReadTextFile(path));
+  KURA_ASSIGN_OR_RETURN(PeerIdentity identity, ParsePeerIdentity(pem));
+  if (identity.role != PeerRole::kTerminal) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is a ", PeerRoleName(identity.role), " certificate, not a terminal's"));
+  }
+  TerminalRecord terminal{identity.id, identity.terminal_class, identity.serial, false, {},
+                          context.now};
+  KURA_RETURN_IF_ERROR(context.store->AddTerminal(terminal));
+  context.out << "registered terminal '" << identity.id << "' ("
+              << TerminalClassName(identity.terminal_class) << ", serial " << identity.serial
+              << ")\n";
+  return Outcome(absl::StrCat("terminal:", identity.id),
+                 {{"serial", identity.serial},
+                  {"class", std::string(TerminalClassName(identity.terminal_class))}});
+}
+
+absl::StatusOr<CommandOutcome> TerminalsRevoke(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string id, Positional(context, 0, "the terminal's ID"));
+  KURA_RETURN_IF_ERROR(context.store->RevokeTerminal(id, context.now));
+  context.out << "terminal '" << id << "' and its certificate are revoked\n";
+  return Outcome(absl::StrCat("terminal:", id));
+}
+
+absl::StatusOr<CommandOutcome> TerminalsList(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::vector<TerminalRecord> terminals, context.store->ListTerminals());
+  for (const TerminalRecord& t : terminals) {
+    context.out << t.id << "\t" << TerminalClassName(t.terminal_class) << "\t"
+                << t.certificate_serial << "\t" << (t.revoked ? "revoked" : "active") << "\n";
+  }
+  return Outcome("terminals");
+}
+
+absl::StatusOr<CommandOutcome> NodesList(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::vector<NodeRecord> nodes, context.store->ListNodes());
+  for (const NodeRecord& n : nodes) {
+    std::vector<std::string> devices;
+    for (const Device& d : n.capacity.devices) {
+      devices.push_back(absl::StrCat(d.kind, ":", d.model, ":", d.id));
+    }
+    context.out << n.id << "\t" << n.address << "\tcpus=" << n.capacity.millicpus / 1000.0
+                << "\tmemory=" << (n.capacity.memory_bytes >> 20) << "MiB\tdevices="
+                << (devices.empty() ? "-" : absl::StrJoin(devices, ",")) << "\t"
+                << (n.cordoned ? "cordoned" : "schedulable") << "\theartbeat="
+                << (n.last_heartbeat.has_value() ? Utc(*n.last_heartbeat) : "never") << "\n";
+  }
+  return Outcome("nodes");
+}
+
+absl::StatusOr<CommandOutcome> NodesCordon(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string id, Positional(context, 0, "the node's ID"));
+  KURA_RETURN_IF_ERROR(context.store->SetNodeCordoned(id, true));
+  context.out << "node '" << id << "' is cordoned: no new workspaces are placed on it\n";
+  return Outcome(absl::StrCat("node:", id));
+}
+
+absl::StatusOr<CommandOutcome> NodesUncordon(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string id, Positional(context, 0, "the node's ID"));
+  KURA_RETURN_IF_ERROR(context.store->SetNodeCordoned(id, false));
+  context.out << "node '" << id << "' takes workspaces again\n";
+  return Outcome(absl::StrCat("node:", id));
+}
+
+// ---- audit ----------------------------------------------------------------------------------
+
+absl::StatusOr<CommandOutcome> AuditVerify(CommandContext& context) {
+  std::optional<AuditAnchor> anchor;
+  if (std::optional<std::string> text = context.args.Flag("anchor"); text.has_value()) {
+    std::vector<std::string> parts = absl::StrSplit(*text, absl::MaxSplits(':', 1));
+    AuditAnchor parsed;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &parsed.seq) || parts[1].size() != 64) {
+      return absl::InvalidArgumentError("--anchor must be SEQ:HASH (as audit verify prints it)");
+    }
+    parsed.hash = parts[1];
+    anchor = parsed;
+  }
+  KURA_ASSIGN_OR_RETURN(std::vector<AuditEvent> events, context.store->ListAuditEvents());
+  AuditChainReport report = VerifyAuditChain(events, anchor);
+  if (!report.intact) {
+    return absl::DataLossError(absl::StrCat("audit log BROKEN at seq ", report.broken_seq, ": ",
+                                            report.problem, " (", report.events,
+                                            " events before it verified)"));
+  }
+  context.out << "audit log intact: " << report.events << " events\n"
+              << "head (keep it to detect a cut-off tail later): --anchor " << report.head_seq
+              << ":" << report.head_hash << "\n";
+  return Outcome("audit");
+}
+
+}  // namespace kura::gateway::admin

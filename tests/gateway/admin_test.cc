@@ -1,0 +1,165 @@
+#include "gateway/admin.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "common/crypto.h"
+#include "gateway/pki.h"
+#include "gateway/pki_files.h"
+#include "gateway/sqlite_store.h"
+#include "gateway/totp.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/common/status_matchers.h"
+#include "tests/gateway/test_util.h"
+
+namespace kura::gateway {
+namespace {
+
+using ::kura::gateway::testing::TempDir;
+using ::kura::gateway::testing::TestNow;
+using ::kura::testing::IsOk;
+using ::testing::HasSubstr;
+
+class AdminTest : public ::testing::Test {
+ protected:
+  // Runs kura-admin with `args` (store and pki dir substituted for STORE and PKI).
+  int Run(std::vector<std::string> args) {
+    for (std::string& a : args) {
+      if (a == "STORE") a = store_;
+      if (a == "PKI") a = pki_;
+    }
+    out_.str("");
+    err_.str("");
+    AdminEnvironment env{out_, err_, [] { return TestNow(); }, "os-user:tester"};
+    return RunAdmin(args, env);
+  }
+  std::vector<AuditEvent> Events() {
+    auto store = SqliteStore::Open(store_);
+    EXPECT_THAT(store, IsOk());
+    auto events = (*store)->ListAuditEvents();
+    EXPECT_THAT(events, IsOk());
+    return *events;
+  }
+
+  TempDir dir_;
+  std::string store_ = dir_.File("kura.db");
+  std::string pki_ = dir_.File("pki");
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(AdminTest, OperatorWalkThroughIsAudited) {
+  ASSERT_EQ(Run({"pki", "init", "--dir", "PKI"}), kAdminExitOk) << err_.str();
+  struct stat st;
+  ASSERT_EQ(::stat((pki_ + "/ca.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(Run({"pki", "init", "--dir", "PKI"}), kAdminExitFailed);
+  EXPECT_THAT(err_.str(), HasSubstr("already exists"));
+
+  ASSERT_EQ(Run({"pki", "issue-gateway", "--dir", "PKI", "--dns", "localhost", "--ip",
+                 "127.0.0.1"}),
+            kAdminExitOk)
+      << err_.str();
+  ASSERT_EQ(Run({"pki", "issue-node", "--dir", "PKI", "--id", "node-a"}), kAdminExitOk);
+  ASSERT_EQ(Run({"pki", "issue-terminal", "--dir", "PKI", "--id", "vdi-01", "--class",
+                 "dedicated", "--store", "STORE"}),
+            kAdminExitOk)
+      << err_.str();
+  auto ca = LoadCertificateAuthority(pki_);
+  ASSERT_THAT(ca, IsOk());
+  auto node_pem = ReadTextFile(pki_ + "/nodes/node-a.crt");
+  ASSERT_THAT(node_pem, IsOk());
+  EXPECT_THAT(VerifyPeerCertificate(*node_pem, ca->certificate_pem, {}, TestNow(),
+                                    PeerRole::kNode),
+              IsOk());
+
+  ASSERT_EQ(Run({"users", "add", "alice", "--role", "researcher", "--store", "STORE"}),
+            kAdminExitOk);
+  std::string output = out_.str();
+  size_t at = output.find("secret=");
+  ASSERT_NE(at, std::string::npos) << output;
+  std::string secret_b32 = output.substr(at + 7, output.find('&', at) - at - 7);
+  auto secret = Base32Decode(secret_b32);
+  ASSERT_THAT(secret, IsOk());
+  EXPECT_EQ(secret->size(), 20u);
+
+  ASSERT_EQ(Run({"projects", "add", "cancer", "--store", "STORE"}), kAdminExitOk);
+  ASSERT_EQ(Run({"projects", "add-member", "cancer", "alice", "--store", "STORE"}),
+            kAdminExitOk);
+  ASSERT_EQ(Run({"schemas", "add", "claims", "--class", "pseudonymized", "--path", "/srv/claims",
+                 "--manifest-sha256", std::string(64, 'a'), "--store", "STORE"}),
+            kAdminExitOk)
+      << err_.str();
+  ASSERT_EQ(Run({"grants", "add", "cancer", "claims", "--from", "2026-01-01", "--to",
+                 "2026-12-31T23:59:59Z", "--store", "STORE"}),
+            kAdminExitOk)
+      << err_.str();
+  EXPECT_EQ(Run({"users", "unlock", "alice", "--store", "STORE"}), kAdminExitOk);
+  EXPECT_EQ(Run({"users", "unlock", "nobody", "--store", "STORE"}), kAdminExitFailed);
+  EXPECT_THAT(err_.str(), HasSubstr("no user 'nobody'"));
+  ASSERT_EQ(Run({"terminals", "revoke", "vdi-01", "--store", "STORE"}), kAdminExitOk);
+  ASSERT_EQ(Run({"terminals", "list", "--store", "STORE"}), kAdminExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("vdi-01\tdedicated"));
+  EXPECT_THAT(out_.str(), HasSubstr("revoked"));
+
+  std::vector<AuditEvent> events = Events();
+  std::vector<std::string> actions;
+  for (const AuditEvent& e : events) actions.push_back(e.entry.action + ":" + e.entry.outcome);
+  EXPECT_THAT(actions, ::testing::ElementsAre(
+                           "pki.issue-terminal:ok", "users.add:ok", "projects.add:ok",
+                           "projects.add-member:ok", "schemas.add:ok", "grants.add:ok",
+                           "users.unlock:ok", "users.unlock:failed", "terminals.revoke:ok"));
+  EXPECT_EQ(events[1].entry.actor, "os-user:tester");
+  EXPECT_THAT(events[1].entry.details_json, ::testing::Not(HasSubstr(secret_b32)));
+
+  ASSERT_EQ(Run({"audit", "verify", "--store", "STORE"}), kAdminExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("intact: 9 events"));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(store_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TRIGGER audit_events_no_update;"
+                         "UPDATE audit_events SET actor = 'os-user:someone' WHERE seq = 4;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(Run({"audit", "verify", "--store", "STORE"}), kAdminExitAuditBroken);
+  EXPECT_THAT(err_.str(), HasSubstr("BROKEN at seq 4"));
+}
+
+TEST_F(AdminTest, UsageErrorsAndFailuresHaveTheirExitCodes) {
+  struct Case {
+    std::vector<std::string> args;
+    int exit;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{}, kAdminExitUsage, "usage: kura-admin"},
+      {{"users"}, kAdminExitUsage, "usage: kura-admin"},
+      {{"users", "add", "--store", "STORE"}, kAdminExitUsage, "expected 1 argument"},
+      {{"users", "add", "bob", "--store", "STORE", "--colour", "red"}, kAdminExitUsage,
+       "unknown option --colour"},
+      {{"users", "add", "bob", "--store"}, kAdminExitUsage, "--store needs a value"},
+      {{"users", "add", "bob", "--role", "researcher"}, kAdminExitUsage, "--store is required"},
+      {{"users", "add", "bob", "--store", "STORE"}, kAdminExitUsage, "at least one --role"},
+      {{"users", "add", "bob", "--role", "admin", "--store", "STORE"}, kAdminExitUsage,
+       "role must be researcher, reviewer or operator"},
+      {{"grants", "add", "p", "s", "--from", "yesterday", "--to", "2026-01-01", "--store",
+        "STORE"},
+       kAdminExitUsage, "--from 'yesterday' is not YYYY-MM-DD"},
+      {{"pki", "issue-node", "--dir", "PKI", "--id", "n1"}, kAdminExitFailed, "ca.crt"},
+      {{"nodes", "cordon", "node-z", "--store", "STORE"}, kAdminExitFailed, "no node 'node-z'"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(Run(c.args), c.exit) << ::testing::PrintToString(c.args);
+    EXPECT_THAT(err_.str(), HasSubstr(c.message)) << ::testing::PrintToString(c.args);
+  }
+}
+
+}  // namespace
+}  // namespace kura::gateway
