@@ -246,6 +246,7 @@ TEST(HostileBatteryTest, CoversTheIssueList) {
                                "socket_netlink",
                                "socket_packet",
                                "socket_vsock",
+                               "socket_inet",
                                "tiocsti",
                                "tiocsti_high_bits",
                                "tioclinux",

@@ -360,7 +360,8 @@ Verdict SocketFamily(int family, int type, const char* what) {
 Verdict Netlink(const char*) { return SocketFamily(AF_NETLINK, SOCK_RAW, "AF_NETLINK"); }
 Verdict Packet(const char*) { return SocketFamily(AF_PACKET, SOCK_RAW, "AF_PACKET"); }
 Verdict Vsock(const char*) { return SocketFamily(AF_VSOCK, SOCK_STREAM, "AF_VSOCK"); }
-Verdict Inet(const char*) { return SocketFamily(AF_INET6, SOCK_STREAM, "AF_INET6"); }
+Verdict Inet(const char*) { return SocketFamily(AF_INET, SOCK_DGRAM, "AF_INET"); }
+Verdict Inet6(const char*) { return SocketFamily(AF_INET6, SOCK_STREAM, "AF_INET6"); }
 
 // ---- terminals --------------------------------------------------------------------------------
 
@@ -480,7 +481,9 @@ Verdict SetuidGainsNothing(const char* suid_file) {
     return Escaped("setuid copy ran with euid " + std::to_string(euid) + ", mine is " +
                    std::to_string(geteuid()));
   }
-  return Contained("setuid copy (mode " + std::to_string(st.st_mode & 07777) + ") ran as euid " +
+  char mode[16];
+  snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+  return Contained(std::string("setuid copy (mode ") + mode + ") ran as euid " +
                    std::to_string(euid) + ", unchanged");
 }
 
@@ -559,7 +562,8 @@ constexpr Attempt kAttempts[] = {
     {"socket_netlink", "none", Netlink},
     {"socket_packet", "none", Packet},
     {"socket_vsock", "none", Vsock},
-    {"socket_inet6", "none", Inet},
+    {"socket_inet", "none", Inet},
+    {"socket_inet6", "none", Inet6},
     {"tiocsti", "none", Tiocsti},
     {"tiocsti_high_bits", "none", TiocstiHighBits},
     {"tioclinux", "none", Tioclinux},
