@@ -1,0 +1,240 @@
+#include "node/workspace_host.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "google/protobuf/util/json_util.h"
+
+extern char** environ;
+
+namespace kura::node {
+namespace {
+
+constexpr auto kReadyTimeout = std::chrono::seconds(90);
+
+absl::Status Chown(const std::string& path, uint32_t id) {
+  if (::lchown(path.c_str(), id, id) != 0) return ErrnoError("lchown", path);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WorkspaceHost::Prepare() {
+  // The sandbox binds a workspace's directories as its (unprivileged) user, which must be able
+  // to traverse to them: search-only permission, no listing.
+  KURA_RETURN_IF_ERROR(MakeDirs(options_.dirs.state + "/workspaces", 0711));
+  KURA_RETURN_IF_ERROR(MakeDirs(options_.dirs.state + "/homes", 0711));
+  for (const std::string& dir :
+       {options_.dirs.state, options_.dirs.state + "/workspaces", options_.dirs.state + "/homes"}) {
+    if (::chmod(dir.c_str(), 0711) != 0) return ErrnoError("chmod", dir);
+  }
+  KURA_RETURN_IF_ERROR(MakeDirs(options_.dirs.SocketDir(), 0700));
+  // Sockets whose supervisor is gone (the machine rebooted, a supervisor was killed) are stale.
+  if (DIR* d = ::opendir(options_.dirs.SocketDir().c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (!absl::EndsWith(name, ".sock")) continue;
+      std::string path = options_.dirs.SocketDir() + "/" + name;
+      if (!ConnectSeqpacket(path) && errno == ECONNREFUSED) ::unlink(path.c_str());
+    }
+    ::closedir(d);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<UniqueFd> WorkspaceHost::Connect(const std::string& id) {
+  KURA_RETURN_IF_ERROR(ValidateName("workspace id", id));
+  UniqueFd conn = ConnectSeqpacket(options_.dirs.SupervisorSocket(id));
+  if (!conn) {
+    if (errno == ENOENT || errno == ECONNREFUSED) {
+      return absl::NotFoundError(absl::StrCat("workspace ", id, " is not running on this node"));
+    }
+    return ErrnoError("connect", options_.dirs.SupervisorSocket(id));
+  }
+  return conn;
+}
+
+absl::StatusOr<std::pair<UniqueFd, Record>> WorkspaceHost::Call(
+    const std::string& id, const std::vector<std::string>& fields) {
+  KURA_ASSIGN_OR_RETURN(UniqueFd conn, Connect(id));
+  if (int err = SendRecord(conn.get(), fields); err != 0) {
+    return ErrnoError("sendmsg", options_.dirs.SupervisorSocket(id), err);
+  }
+  Record reply;
+  if (int err = ReceiveRecord(conn.get(), &reply); err != 0) {
+    if (err == ECONNRESET) {
+      return absl::NotFoundError(absl::StrCat("workspace ", id, " is not running on this node"));
+    }
+    return ErrnoError("recvmsg", options_.dirs.SupervisorSocket(id), err);
+  }
+  if (reply.kind() == "error") return absl::FailedPreconditionError(reply.field(1));
+  if (reply.kind() != "ok") return absl::InternalError("unexpected supervisor reply");
+  return std::make_pair(std::move(conn), std::move(reply));
+}
+
+absl::StatusOr<v1::Workspace> WorkspaceHost::Describe(const std::string& id) {
+  KURA_ASSIGN_OR_RETURN(auto call, Call(id, {"status"}));
+  KURA_ASSIGN_OR_RETURN(v1::NodeOpenWorkspaceRequest request, ReadOpenRequest(options_.dirs, id));
+  v1::Workspace out;
+  out.set_id(id);
+  out.set_project(request.project());
+  out.set_user(request.user());
+  out.set_node(options_.node_id);
+  out.set_state("running");
+  *out.mutable_resources() = request.resources();
+  for (const v1::MountSchema& s : request.schemas()) {
+    v1::SchemaRef* ref = out.add_schemas();
+    ref->set_name(s.name());
+    ref->set_manifest_sha256(s.manifest_sha256());
+  }
+  int64_t created = 0, active = 0;
+  (void)absl::SimpleAtoi(call.second.field(1), &created);
+  (void)absl::SimpleAtoi(call.second.field(2), &active);
+  out.set_created_unix(created);
+  out.set_last_active_unix(active);
+  return out;
+}
+
+std::vector<v1::Workspace> WorkspaceHost::List() {
+  std::vector<v1::Workspace> out;
+  DIR* d = ::opendir(options_.dirs.SocketDir().c_str());
+  if (d == nullptr) return out;
+  std::vector<std::string> ids;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (absl::EndsWith(name, ".sock")) ids.push_back(name.substr(0, name.size() - 5));
+  }
+  ::closedir(d);
+  for (const std::string& id : ids) {
+    auto ws = Describe(id);
+    if (ws.ok()) out.push_back(*std::move(ws));
+  }
+  return out;
+}
+
+v1::Resources WorkspaceHost::Allocated() {
+  v1::Resources total;
+  for (const v1::Workspace& ws : List()) {
+    total.set_cpus(total.cpus() + ws.resources().cpus());
+    total.set_memory_bytes(total.memory_bytes() + ws.resources().memory_bytes());
+    for (const auto& [kind, n] : ws.resources().devices()) (*total.mutable_devices())[kind] += n;
+  }
+  return total;
+}
+
+absl::Status WorkspaceHost::CreateDirectories(const v1::NodeOpenWorkspaceRequest& request) {
+  const NodeDirs& dirs = options_.dirs;
+  const std::string& id = request.workspace_id();
+  const uint32_t host_id = HostIdOf(request.uid());
+  KURA_RETURN_IF_ERROR(MakeDirs(dirs.WorkspaceDir(id), 0711));
+  KURA_RETURN_IF_ERROR(MakeDirs(dirs.OutputsDir(id), 0700));
+  KURA_RETURN_IF_ERROR(Chown(dirs.OutputsDir(id), host_id));
+  KURA_RETURN_IF_ERROR(MakeDirs(dirs.CtlDir(id), 0700));
+  KURA_RETURN_IF_ERROR(Chown(dirs.CtlDir(id), host_id));
+  std::string home = dirs.HomeDir(request.project(), request.user());
+  KURA_RETURN_IF_ERROR(MakeDirs(dirs.state + "/homes/" + request.project(), 0711));
+  KURA_RETURN_IF_ERROR(MakeDirs(home, 0700));
+  KURA_RETURN_IF_ERROR(Chown(home, host_id));
+  for (const std::string& stale : {dirs.InitSocket(id), dirs.ClosedFile(id), dirs.FailedFile(id)}) {
+    ::unlink(stale.c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WorkspaceHost::StartSupervisor(const std::string& id) {
+  const NodeDirs& dirs = options_.dirs;
+  std::vector<std::string> args = {options_.self_binary, "supervise", "--workspace", id, "--state",
+                                   dirs.state,           "--run",     dirs.run};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, dirs.LogFile(id).c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // A session of its own: a terminal hang-up or a signal to the agent's group does not reach it.
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  pid_t pid;
+  int err = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) return ErrnoError("posix_spawn", options_.self_binary, err);
+  // The first process forks the supervisor proper and exits at once.
+  int status;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WorkspaceHost::AwaitReady(const std::string& id) {
+  auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Connect(id).ok()) return absl::OkStatus();
+    auto failed = ReadSmallFile(options_.dirs.FailedFile(id));
+    if (failed.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("workspace ", id, " failed to start: ", *failed));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("workspace ", id, " did not start in time"));
+}
+
+absl::StatusOr<v1::Workspace> WorkspaceHost::Open(const v1::NodeOpenWorkspaceRequest& raw) {
+  KURA_ASSIGN_OR_RETURN(v1::NodeOpenWorkspaceRequest request, NormalizeOpenRequest(raw));
+  const std::string& id = request.workspace_id();
+  absl::MutexLock lock(&open_mu_);
+  if (auto running = Describe(id); running.ok()) return running;
+  for (const v1::MountSchema& schema : request.schemas()) {
+    KURA_RETURN_IF_ERROR(VerifySchemaManifest(schema));
+  }
+  KURA_RETURN_IF_ERROR(CreateDirectories(request));
+  KURA_RETURN_IF_ERROR(
+      WriteFileAtomically(options_.dirs.RequestFile(id), request.SerializeAsString()));
+  std::string json;
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(
+           BuildWorkspaceSpec(request, options_.dirs, options_.policy), &json, print)
+           .ok()) {
+    return absl::InternalError("cannot write the sandbox spec");
+  }
+  KURA_RETURN_IF_ERROR(WriteFileAtomically(options_.dirs.SpecFile(id), json));
+  KURA_RETURN_IF_ERROR(StartSupervisor(id));
+  KURA_RETURN_IF_ERROR(AwaitReady(id));
+  KURA_LOG(Info) << "workspace " << id << " opened for " << request.user() << " in "
+                 << request.project();
+  return Describe(id);
+}
+
+absl::Status WorkspaceHost::Close(const std::string& id, const std::string& reason) {
+  KURA_ASSIGN_OR_RETURN(auto call, Call(id, {"close", reason}));
+  // The supervisor removes its socket before it kills the sandbox and exits once the sandbox is
+  // gone; wait for the end of its connection so that Close returns with everything dead.
+  Record ignored;
+  while (ReceiveRecord(call.first.get(), &ignored) == 0) {
+  }
+  KURA_LOG(Info) << "workspace " << id << " closed: " << reason;
+  return absl::OkStatus();
+}
+
+}  // namespace kura::node

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/unique_fd.h"
+#include "kura/v1/node.pb.h"
+#include "node/wire.h"
+#include "node/workspace_layout.h"
+#include "node/workspace_spec.h"
+
+namespace kura::node {
+
+// The workspaces of this node, as the agent sees them. It keeps no state of its own in memory:
+// what a workspace is lives under the state directory and whether it runs is whether its
+// supervisor answers on its socket, so an agent that restarts finds every workspace again.
+// Opening starts the workspace's supervisor with posix_spawn (never fork: this runs on gRPC's
+// threads). Thread-safe.
+class WorkspaceHost final {
+ public:
+  struct Options {
+    NodeDirs dirs;
+    WorkspacePolicy policy;
+    std::string node_id;
+    std::string self_binary;  // kura-node itself, run as `kura-node supervise`
+  };
+
+  explicit WorkspaceHost(Options options) : options_(std::move(options)) {}
+
+  // Creates the state and run directories. Call once before serving.
+  absl::Status Prepare();
+
+  // Opens workspace `request`: verifies each schema's manifest, creates its directories, starts
+  // its supervisor and waits until its sandbox is ready. Opening a workspace that already runs
+  // returns it. InvalidArgument for a bad request, FailedPrecondition for a schema that changed
+  // or a sandbox that failed to start.
+  absl::StatusOr<v1::Workspace> Open(const v1::NodeOpenWorkspaceRequest& request);
+
+  // Closes a running workspace: its sandbox and every process in it are killed; its outputs and
+  // the user's home stay. NotFound when it does not run here.
+  absl::Status Close(const std::string& id, const std::string& reason);
+
+  // A running workspace, or NotFound.
+  absl::StatusOr<v1::Workspace> Describe(const std::string& id);
+
+  // Every running workspace.
+  std::vector<v1::Workspace> List();
+
+  // The sum of the running workspaces' resources.
+  v1::Resources Allocated();
+
+  // A connection to the supervisor of running workspace `id`. NotFound when it does not run.
+  absl::StatusOr<UniqueFd> Connect(const std::string& id);
+
+  // Sends `fields` to workspace `id`'s supervisor and returns the connection and its first reply;
+  // an "error" reply becomes FailedPrecondition with its message.
+  absl::StatusOr<std::pair<UniqueFd, Record>> Call(const std::string& id,
+                                                   const std::vector<std::string>& fields);
+
+  const NodeDirs& dirs() const { return options_.dirs; }
+  const Options& options() const { return options_; }
+
+ private:
+  absl::Status CreateDirectories(const v1::NodeOpenWorkspaceRequest& request);
+  absl::Status StartSupervisor(const std::string& id);
+  absl::Status AwaitReady(const std::string& id);
+
+  const Options options_;
+  absl::Mutex open_mu_;  // one Open at a time: two opens of one id must not race
+};
+
+}  // namespace kura::node
