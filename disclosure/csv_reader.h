@@ -34,6 +34,9 @@ class CsvTableReader final : public TableReader {
   const std::string& path() const override { return path_; }
   const std::vector<std::string>& columns() const override { return columns_; }
   int part_count() const override { return static_cast<int>(parts_.size()); }
+  size_t part_bytes(int part) const override {
+    return parts_[static_cast<size_t>(part)].end - parts_[static_cast<size_t>(part)].begin;
+  }
   absl::Status ScanPart(int part, RowVisitor& visitor) override;
 
  private:

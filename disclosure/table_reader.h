@@ -32,6 +32,8 @@ class TableReader {
   virtual const std::string& path() const = 0;
   virtual const std::vector<std::string>& columns() const = 0;
   virtual int part_count() const = 0;
+  // Size of a part in bytes, for sizing buffers.
+  virtual size_t part_bytes(int part) const = 0;
   // Visits every record of `part` (0 <= part < part_count()). Malformed records give
   // InvalidArgument naming the file, line and field.
   virtual absl::Status ScanPart(int part, RowVisitor& visitor) = 0;
