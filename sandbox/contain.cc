@@ -4,6 +4,7 @@
 // allocation, no logging. The first step that fails is reported as {step, errno} on the setup
 // socket and the process _exits.
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -40,8 +41,12 @@ bool CloseAllExcept(int* keep, int count) noexcept {
 }
 
 void SetDeathSignal(int sock) noexcept {
-  // The launcher's death kills init, and with it the whole PID namespace.
+  // The launcher's death kills init, and with it the whole PID namespace. The kernel clears the
+  // setting whenever the uid or gid changes, so this comes after AssumeSandboxIdentity; if the
+  // launcher died before it took effect, its end of the setup socket is closed: leave.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) FailStep(sock, SetupStep::kDeathSignal);
+  pollfd launcher{sock, POLLRDHUP, 0};
+  if (poll(&launcher, 1, 0) > 0 && (launcher.revents & (POLLHUP | POLLRDHUP)) != 0) _exit(1);
 }
 
 void CloseInheritedFds(const ChildPlan& plan) noexcept {
@@ -112,11 +117,11 @@ void EnterWorkingDirectory(const ChildPlan& plan) noexcept {
 void ContainAndRun(const ChildPlan& plan) noexcept {
   const int sock = plan.report_sock;
   CloseInheritedFds(plan);
-  SetDeathSignal(sock);
   AwaitLauncher(sock);
   ResetSignals(sock);
   EnterCgroupNamespace(sock);
   AssumeSandboxIdentity(plan.uid, plan.gid, sock);
+  SetDeathSignal(sock);
   ApplyMountPlan(plan.mounts, sock);
   SetHostname(plan);
   BringUpLoopback(sock);
