@@ -111,8 +111,8 @@ absl::StatusOr<std::string> Hmac(absl::string_view digest, absl::string_view key
   if (md == nullptr) return absl::InvalidArgumentError("unknown HMAC digest");
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (HMAC(md, key.data(), static_cast<int>(key.size()), Bytes(data), data.size(), out,
-           &length) == nullptr) {
+  if (HMAC(md, key.data(), static_cast<int>(key.size()), Bytes(data), data.size(), out, &length) ==
+      nullptr) {
     return absl::InternalError("HMAC failed");
   }
   return std::string(reinterpret_cast<const char*>(out), length);
@@ -218,8 +218,8 @@ absl::StatusOr<Ed25519KeyPair> Ed25519GenerateKeyPair() {
   pair.public_key.resize(32);
   size_t private_length = 32;
   size_t public_length = 32;
-  if (EVP_PKEY_get_raw_private_key(key.get(), reinterpret_cast<unsigned char*>(
-                                                  pair.private_key.data()),
+  if (EVP_PKEY_get_raw_private_key(key.get(),
+                                   reinterpret_cast<unsigned char*>(pair.private_key.data()),
                                    &private_length) != 1 ||
       EVP_PKEY_get_raw_public_key(key.get(),
                                   reinterpret_cast<unsigned char*>(pair.public_key.data()),
@@ -255,8 +255,7 @@ absl::Status Ed25519Verify(absl::string_view public_key, absl::string_view messa
   }
   Pkey key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, Bytes(public_key), 32));
   MdCtx ctx(EVP_MD_CTX_new());
-  if (!key || !ctx ||
-      EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) {
+  if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) {
     return absl::InvalidArgumentError("Ed25519 public key is not valid");
   }
   if (EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(message),

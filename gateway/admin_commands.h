@@ -22,8 +22,8 @@ struct CommandContext {
 };
 
 struct CommandOutcome {
-  std::string subject;               // e.g. "user:alice"
-  std::string details_json = "{}";   // what the audit event adds
+  std::string subject;              // e.g. "user:alice"
+  std::string details_json = "{}";  // what the audit event adds
 };
 
 // The n-th positional word after the group and verb, or InvalidArgument naming `what`.

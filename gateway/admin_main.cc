@@ -13,9 +13,9 @@
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   const char* user = std::getenv("USER");
-  std::string actor = absl::StrCat(
-      "os-user:", user != nullptr && *user != '\0' ? std::string(user)
-                                                   : absl::StrCat("uid-", getuid()));
+  std::string actor =
+      absl::StrCat("os-user:", user != nullptr && *user != '\0' ? std::string(user)
+                                                                : absl::StrCat("uid-", getuid()));
   kura::gateway::AdminEnvironment env{std::cout, std::cerr, [] { return absl::Now(); }, actor};
   return kura::gateway::RunAdmin(args, env);
 }

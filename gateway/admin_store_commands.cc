@@ -117,8 +117,8 @@ absl::StatusOr<CommandOutcome> ProjectsList(CommandContext& context) {
   for (const ProjectRecord& p : projects) {
     KURA_ASSIGN_OR_RETURN(std::vector<std::string> members,
                           context.store->ListProjectMembers(p.name));
-    context.out << p.name << "\tmembers=" << absl::StrJoin(members, ",") << "\t"
-                << p.description << "\n";
+    context.out << p.name << "\tmembers=" << absl::StrJoin(members, ",") << "\t" << p.description
+                << "\n";
   }
   return Outcome("projects");
 }
@@ -134,9 +134,9 @@ absl::StatusOr<CommandOutcome> SchemasAdd(CommandContext& context) {
   schema.registered = context.now;
   KURA_RETURN_IF_ERROR(context.store->RegisterSchema(schema));
   context.out << "registered schema '" << schema.name << "' (" << data_class << ")\n";
-  return Outcome(absl::StrCat("schema:", schema.name),
-                 {{"class", data_class}, {"path", schema.path},
-                  {"manifest_sha256", schema.manifest_sha256}});
+  return Outcome(
+      absl::StrCat("schema:", schema.name),
+      {{"class", data_class}, {"path", schema.path}, {"manifest_sha256", schema.manifest_sha256}});
 }
 
 absl::StatusOr<CommandOutcome> SchemasList(CommandContext& context) {
@@ -158,19 +158,20 @@ absl::StatusOr<CommandOutcome> GrantsAdd(CommandContext& context) {
   grant.created = context.now;
   KURA_ASSIGN_OR_RETURN(int64_t id, context.store->AddGrant(grant));
   context.out << "grant " << id << ": project '" << grant.project << "' may use schema '"
-              << grant.schema << "' from " << Utc(grant.valid_from) << " to "
-              << Utc(grant.valid_to) << "\n";
-  return Outcome(absl::StrCat("project:", grant.project),
-                 {{"grant", id}, {"schema", grant.schema},
-                  {"valid_from", Utc(grant.valid_from)}, {"valid_to", Utc(grant.valid_to)}});
+              << grant.schema << "' from " << Utc(grant.valid_from) << " to " << Utc(grant.valid_to)
+              << "\n";
+  return Outcome(absl::StrCat("project:", grant.project), {{"grant", id},
+                                                           {"schema", grant.schema},
+                                                           {"valid_from", Utc(grant.valid_from)},
+                                                           {"valid_to", Utc(grant.valid_to)}});
 }
 
 absl::StatusOr<CommandOutcome> GrantsList(CommandContext& context) {
   KURA_ASSIGN_OR_RETURN(std::string project, Positional(context, 0, "PROJECT"));
   KURA_ASSIGN_OR_RETURN(std::vector<GrantRecord> grants, context.store->ListGrants(project));
   for (const GrantRecord& g : grants) {
-    context.out << g.id << "\t" << g.schema << "\t" << Utc(g.valid_from) << "\t"
-                << Utc(g.valid_to) << "\n";
+    context.out << g.id << "\t" << g.schema << "\t" << Utc(g.valid_from) << "\t" << Utc(g.valid_to)
+                << "\n";
   }
   return Outcome(absl::StrCat("project:", project));
 }
@@ -182,8 +183,8 @@ absl::StatusOr<CommandOutcome> TerminalsAdd(CommandContext& context) {
   KURA_ASSIGN_OR_RETURN(std::string pem, ReadTextFile(path));
   KURA_ASSIGN_OR_RETURN(PeerIdentity identity, ParsePeerIdentity(pem));
   if (identity.role != PeerRole::kTerminal) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is a ", PeerRoleName(identity.role), " certificate, not a terminal's"));
+    return absl::InvalidArgumentError(absl::StrCat(path, " is a ", PeerRoleName(identity.role),
+                                                   " certificate, not a terminal's"));
   }
   TerminalRecord terminal{identity.id, identity.terminal_class, identity.serial, false, {},
                           context.now};
@@ -220,8 +221,8 @@ absl::StatusOr<CommandOutcome> NodesList(CommandContext& context) {
       devices.push_back(absl::StrCat(d.kind, ":", d.model, ":", d.id));
     }
     context.out << n.id << "\t" << n.address << "\tcpus=" << n.capacity.millicpus / 1000.0
-                << "\tmemory=" << (n.capacity.memory_bytes >> 20) << "MiB\tdevices="
-                << (devices.empty() ? "-" : absl::StrJoin(devices, ",")) << "\t"
+                << "\tmemory=" << (n.capacity.memory_bytes >> 20)
+                << "MiB\tdevices=" << (devices.empty() ? "-" : absl::StrJoin(devices, ",")) << "\t"
                 << (n.cordoned ? "cordoned" : "schedulable") << "\theartbeat="
                 << (n.last_heartbeat.has_value() ? Utc(*n.last_heartbeat) : "never") << "\n";
   }

@@ -57,9 +57,9 @@ absl::StatusOr<AuditEvent> SealAuditEvent(int64_t seq, absl::string_view prev_ha
   event.seq = seq;
   event.time = absl::FromUnixMicros(absl::ToUnixMicros(now));
   event.entry = entry;
-  KURA_ASSIGN_OR_RETURN(event.entry.details_json,
-                        CanonicalAuditDetails(entry.details_json.empty() ? "{}"
-                                                                         : entry.details_json));
+  KURA_ASSIGN_OR_RETURN(
+      event.entry.details_json,
+      CanonicalAuditDetails(entry.details_json.empty() ? "{}" : entry.details_json));
   event.prev_hash = std::string(prev_hash);
   event.hash = Sha256Hex(AuditCanonicalForm(event));
   return event;
@@ -73,11 +73,11 @@ AuditChainReport VerifyAuditChain(const std::vector<AuditEvent>& events,
   bool anchor_seen = false;
   for (const AuditEvent& event : events) {
     if (event.seq != expected_seq) {
-      return Broken(report, expected_seq,
-                    event.seq > expected_seq
-                        ? absl::StrCat("events ", expected_seq, "..", event.seq - 1,
-                                       " are missing (deleted)")
-                        : absl::StrCat("seq ", event.seq, " appears out of order"));
+      return Broken(
+          report, expected_seq,
+          event.seq > expected_seq
+              ? absl::StrCat("events ", expected_seq, "..", event.seq - 1, " are missing (deleted)")
+              : absl::StrCat("seq ", event.seq, " appears out of order"));
     }
     if (event.prev_hash != prev_hash) {
       return Broken(report, event.seq,

@@ -48,10 +48,10 @@ struct AuditAnchor {
 
 struct AuditChainReport {
   bool intact = true;
-  int64_t events = 0;        // how many were checked
-  int64_t broken_seq = 0;    // the first seq at which the chain breaks (when !intact)
-  std::string problem;       // what is wrong there, in words
-  int64_t head_seq = 0;      // the last event's seq and hash (when intact)
+  int64_t events = 0;      // how many were checked
+  int64_t broken_seq = 0;  // the first seq at which the chain breaks (when !intact)
+  std::string problem;     // what is wrong there, in words
+  int64_t head_seq = 0;    // the last event's seq and hash (when intact)
   std::string head_hash = kAuditGenesisHash;
 };
 

@@ -90,8 +90,8 @@ absl::Status CheckBrokerAssertion(const BrokerAssertion& assertion,
   }
   if (assertion.terminal_id != terminal_id) {
     return absl::UnauthenticatedError(absl::StrCat("the assertion was made for terminal '",
-                                                   assertion.terminal_id, "', not '",
-                                                   terminal_id, "'"));
+                                                   assertion.terminal_id, "', not '", terminal_id,
+                                                   "'"));
   }
   absl::Duration age = now - absl::FromUnixSeconds(assertion.time_unix_seconds);
   if (age > max_age) {

@@ -20,8 +20,7 @@ absl::Status TotpFactor::Verify(const FactorChallenge& challenge, absl::string_v
                         FindTotpStep(user->totp_secret, proof, challenge.now, params_));
   absl::Status consumed = store_.ConsumeTotpStep(challenge.user, step);
   if (absl::IsAlreadyExists(consumed)) {
-    return absl::UnauthenticatedError(
-        "this one-time code was already used; wait for the next one");
+    return absl::UnauthenticatedError("this one-time code was already used; wait for the next one");
   }
   return consumed;
 }

@@ -26,8 +26,11 @@ void Authenticator::AddFactor(std::unique_ptr<SecondFactor> factor) {
 
 absl::Status Authenticator::Refuse(const LoginRequest& request, absl::Time now,
                                    absl::Status status) {
-  absl::Status audited = store_.AppendAuditEvent(
-      LoginEvent(request, "denied", {{"reason", std::string(status.message())}}), now).status();
+  absl::Status audited =
+      store_
+          .AppendAuditEvent(
+              LoginEvent(request, "denied", {{"reason", std::string(status.message())}}), now)
+          .status();
   // The refusal stands either way; a store that cannot audit is an operator's problem.
   if (!audited.ok()) {
     KURA_LOG(Error) << "audit of a refused login failed: " << audited;
@@ -62,22 +65,21 @@ absl::Status Authenticator::CheckTerminal(const PeerIdentity& terminal) {
 absl::Status Authenticator::VerifyFactor(const LoginRequest& request, absl::Time now) {
   for (const auto& factor : factors_) {
     if (factor->Name() != request.factor) continue;
-    absl::Status verified = factor->Verify({request.user, request.terminal.id, now},
-                                           request.proof);
+    absl::Status verified = factor->Verify({request.user, request.terminal.id, now}, request.proof);
     if (!absl::IsUnauthenticated(verified)) return verified;
     KURA_ASSIGN_OR_RETURN(UserRecord user,
                           store_.RecordFactorFailure(request.user, now, policy_.lock_after));
     if (user.locked) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          verified.message(), "; account '", user.name, "' is now locked after ",
-          user.failed_attempts, " failed attempts, an operator must unlock it"));
+      return absl::UnauthenticatedError(
+          absl::StrCat(verified.message(), "; account '", user.name, "' is now locked after ",
+                       user.failed_attempts, " failed attempts, an operator must unlock it"));
     }
     return absl::UnauthenticatedError(absl::StrCat(verified.message(), " (",
                                                    policy_.lock_after - user.failed_attempts,
                                                    " attempts left before the account locks)"));
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown second factor '", request.factor,
-                                                 "' (use totp or vdi-broker)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown second factor '", request.factor, "' (use totp or vdi-broker)"));
 }
 
 absl::StatusOr<IssuedSession> Authenticator::Login(const LoginRequest& request, absl::Time now) {

@@ -18,15 +18,14 @@ absl::Status CheckLoginAllowed(const UserRecord& user, absl::Time now,
   if (user.locked) {
     return absl::PermissionDeniedError(absl::StrCat(
         "account '", user.name, "' is locked after ", user.failed_attempts,
-        " failed attempts; an operator must unlock it (kura-admin users unlock ", user.name,
-        ")"));
+        " failed attempts; an operator must unlock it (kura-admin users unlock ", user.name, ")"));
   }
   if (user.failed_attempts == 0 || !user.last_failure.has_value()) return absl::OkStatus();
   absl::Time next_try = *user.last_failure + LoginBackoff(user.failed_attempts, policy);
   if (now < next_try) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "too many failed attempts for '", user.name, "'; try again in ",
-        absl::FormatDuration(absl::Ceil(next_try - now, absl::Seconds(1)))));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("too many failed attempts for '", user.name, "'; try again in ",
+                     absl::FormatDuration(absl::Ceil(next_try - now, absl::Seconds(1)))));
   }
   return absl::OkStatus();
 }

@@ -71,7 +71,8 @@ absl::StatusOr<std::string> CertificateToPem(X509* cert) {
 
 absl::StatusOr<std::string> PrivateKeyToPem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return OpensslError("PEM_write_bio_PrivateKey");
   }
   return BioContents(bio.get());

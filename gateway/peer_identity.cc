@@ -115,8 +115,8 @@ absl::Status ParseIdentityUri(absl::string_view uri, PeerIdentity& identity) {
   absl::string_view rest = absl::StripPrefix(uri, "kura://");
   absl::string_view role_name = PeerRoleName(identity.role);
   if (!absl::ConsumePrefix(&rest, role_name) || !absl::ConsumePrefix(&rest, "/")) {
-    return absl::InvalidArgumentError(absl::StrCat("certificate URI ", uri,
-                                                   " does not match its kura role ", role_name));
+    return absl::InvalidArgumentError(
+        absl::StrCat("certificate URI ", uri, " does not match its kura role ", role_name));
   }
   size_t query = rest.find('?');
   absl::string_view id = rest.substr(0, query);
@@ -154,8 +154,7 @@ std::string ChainError(int error, const PeerIdentity& claimed) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
       return absl::StrCat("certificate expired at ", absl::FormatTime(claimed.not_after));
     case X509_V_ERR_CERT_NOT_YET_VALID:
-      return absl::StrCat("certificate is not valid before ",
-                          absl::FormatTime(claimed.not_before));
+      return absl::StrCat("certificate is not valid before ", absl::FormatTime(claimed.not_before));
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_CERT_SIGNATURE_FAILURE:
@@ -212,9 +211,9 @@ absl::StatusOr<PeerIdentity> VerifyPeerCertificate(
                                                    ") has been revoked"));
   }
   if (identity->role != expected_role) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "a ", PeerRoleName(identity->role), " certificate cannot act as a ",
-        PeerRoleName(expected_role), " (", identity->id, ")"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("a ", PeerRoleName(identity->role), " certificate cannot act as a ",
+                     PeerRoleName(expected_role), " (", identity->id, ")"));
   }
   return identity;
 }

@@ -232,8 +232,7 @@ absl::StatusOr<KeyAndCertificate> IssueCertificate(const KeyAndCertificate& ca,
   KURA_RETURN_IF_ERROR(AddExtension(c, issuer, NID_basic_constraints, "critical,CA:FALSE"));
   KURA_RETURN_IF_ERROR(AddExtension(c, issuer, NID_key_usage, "critical,digitalSignature"));
   KURA_RETURN_IF_ERROR(AddExtension(c, issuer, NID_ext_key_usage, ExtendedKeyUsage(request.role)));
-  KURA_RETURN_IF_ERROR(
-      AddExtension(c, issuer, NID_subject_alt_name, SubjectAltName(request)));
+  KURA_RETURN_IF_ERROR(AddExtension(c, issuer, NID_subject_alt_name, SubjectAltName(request)));
   KURA_RETURN_IF_ERROR(AddExtension(c, issuer, NID_subject_key_identifier, "hash"));
   KURA_RETURN_IF_ERROR(AddExtension(c, issuer, NID_authority_key_identifier, "keyid:always"));
   return SignAndExport(c, ca_key.get(), key.get());

@@ -34,7 +34,7 @@ inline constexpr char kTerminalRoleOid[] = "2.25.2189589688973971331117691779655
 enum class PeerRole { kGateway, kNode, kTerminal };
 enum class TerminalClass { kNone, kStandard, kDedicated };
 
-absl::string_view PeerRoleName(PeerRole role);            // "gateway", "node", "terminal"
+absl::string_view PeerRoleName(PeerRole role);             // "gateway", "node", "terminal"
 absl::string_view TerminalClassName(TerminalClass klass);  // "", "standard", "dedicated"
 // Parses "standard" or "dedicated"; InvalidArgument otherwise.
 absl::StatusOr<TerminalClass> ParseTerminalClass(absl::string_view text);

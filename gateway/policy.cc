@@ -15,8 +15,7 @@ const SchemaRecord* FindSchema(const std::vector<SchemaRecord>& schemas, absl::s
   return nullptr;
 }
 
-bool GrantedNow(const std::vector<GrantRecord>& grants, absl::string_view schema,
-                absl::Time now) {
+bool GrantedNow(const std::vector<GrantRecord>& grants, absl::string_view schema, absl::Time now) {
   return std::any_of(grants.begin(), grants.end(), [&](const GrantRecord& g) {
     return g.schema == schema && GrantValidAt(g, now);
   });
@@ -29,8 +28,9 @@ std::string PseudonymizedRefusal(absl::string_view schema, TerminalClass termina
                       terminal_class == TerminalClass::kStandard ? "standard" : "not dedicated");
 }
 
-std::string Time(absl::Time t) { return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", t,
-                                                         absl::UTCTimeZone()); }
+std::string Time(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", t, absl::UTCTimeZone());
+}
 
 }  // namespace
 
@@ -47,9 +47,9 @@ absl::Status CheckRole(const UserRecord& user, Role role, absl::string_view acti
   if (user.HasRole(role)) return absl::OkStatus();
   std::vector<std::string> has;
   for (Role r : user.roles) has.emplace_back(RoleName(r));
-  return absl::PermissionDeniedError(absl::StrCat(
-      action, " needs the ", RoleName(role), " role; '", user.name, "' has ",
-      has.empty() ? std::string("none") : absl::StrJoin(has, ", ")));
+  return absl::PermissionDeniedError(
+      absl::StrCat(action, " needs the ", RoleName(role), " role; '", user.name, "' has ",
+                   has.empty() ? std::string("none") : absl::StrJoin(has, ", ")));
 }
 
 bool GrantValidAt(const GrantRecord& grant, absl::Time now) {
@@ -102,8 +102,8 @@ absl::Status CheckSchemaAccess(absl::string_view project, absl::string_view sche
                                                     Time(latest->valid_from)));
   }
   if (now >= latest->valid_to) {
-    return absl::PermissionDeniedError(absl::StrCat("the grant of project '", project, "' for schema '",
-                                                    schema, "' expired at ",
+    return absl::PermissionDeniedError(absl::StrCat("the grant of project '", project,
+                                                    "' for schema '", schema, "' expired at ",
                                                     Time(latest->valid_to)));
   }
   if (record->data_class == DataClass::kPseudonymized &&

@@ -58,9 +58,9 @@ absl::string_view WorkspaceStateName(WorkspaceState state) {
 }
 
 absl::StatusOr<WorkspaceState> ParseWorkspaceState(absl::string_view text) {
-  for (WorkspaceState state : {WorkspaceState::kPending, WorkspaceState::kRunning,
-                               WorkspaceState::kClosing, WorkspaceState::kClosed,
-                               WorkspaceState::kFailed}) {
+  for (WorkspaceState state :
+       {WorkspaceState::kPending, WorkspaceState::kRunning, WorkspaceState::kClosing,
+        WorkspaceState::kClosed, WorkspaceState::kFailed}) {
     if (text == WorkspaceStateName(state)) return state;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown workspace state '", text, "'"));

@@ -22,9 +22,9 @@ struct UserRecord {
   std::vector<Role> roles{};
   std::string totp_secret{};  // raw bytes (20 for SHA-1); empty when the user has no TOTP factor
   bool locked = false;
-  int failed_attempts = 0;                      // consecutive failed second factors
-  std::optional<absl::Time> last_failure{};       // time of the latest of them
-  int64_t last_totp_step = -1;                  // RFC 6238 step of the last accepted code
+  int failed_attempts = 0;                   // consecutive failed second factors
+  std::optional<absl::Time> last_failure{};  // time of the latest of them
+  int64_t last_totp_step = -1;               // RFC 6238 step of the last accepted code
   absl::Time created{};
 
   bool HasRole(Role role) const;
@@ -98,8 +98,8 @@ struct NodeRecord {
 };
 
 struct SessionRecord {
-  int64_t id = 0;           // assigned by the store
-  std::string token_hash{};   // lowercase hex SHA-256 of the token; the token itself is never kept
+  int64_t id = 0;            // assigned by the store
+  std::string token_hash{};  // lowercase hex SHA-256 of the token; the token itself is never kept
   std::string user{};
   std::string terminal_id{};
   std::string terminal_fingerprint{};  // SHA-256 of the terminal certificate that logged in

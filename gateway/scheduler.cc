@@ -17,9 +17,7 @@ std::string Cpus(int64_t millicpus) {
   return absl::StrCat(millicpus / 1000, ".", absl::StrFormat("%03d", millicpus % 1000));
 }
 
-std::string Memory(int64_t bytes) {
-  return absl::StrCat(bytes / (int64_t{1} << 20), " MiB");
-}
+std::string Memory(int64_t bytes) { return absl::StrCat(bytes / (int64_t{1} << 20), " MiB"); }
 
 // What is left on `node` after the workspaces holding resources there.
 Resources FreeOn(const NodeRecord& node, const std::vector<WorkspaceRecord>& workspaces) {
@@ -71,8 +69,7 @@ absl::StatusOr<Placement> TryNode(const NodeRecord& node,
   if (!node.last_heartbeat.has_value()) return absl::UnavailableError("never sent a heartbeat");
   absl::Duration silence = now - *node.last_heartbeat;
   if (silence > policy.heartbeat_timeout) {
-    return absl::UnavailableError(
-        absl::StrCat("no heartbeat for ", absl::FormatDuration(silence)));
+    return absl::UnavailableError(absl::StrCat("no heartbeat for ", absl::FormatDuration(silence)));
   }
   Resources free = FreeOn(node, workspaces);
   if (free.millicpus < request.millicpus) {
@@ -91,8 +88,7 @@ absl::StatusOr<Placement> TryNode(const NodeRecord& node,
 
 bool HoldsResources(const WorkspaceRecord& workspace) {
   return workspace.state == WorkspaceState::kPending ||
-         workspace.state == WorkspaceState::kRunning ||
-         workspace.state == WorkspaceState::kClosing;
+         workspace.state == WorkspaceState::kRunning || workspace.state == WorkspaceState::kClosing;
 }
 
 absl::StatusOr<Placement> PlaceWorkspace(const std::vector<NodeRecord>& nodes,
@@ -127,9 +123,9 @@ absl::StatusOr<Placement> PlaceWorkspace(const std::vector<NodeRecord>& nodes,
   }
   if (best.has_value()) return *best;
   if (reasons.empty()) return absl::ResourceExhaustedError("no analysis node is registered");
-  return absl::ResourceExhaustedError(
-      absl::StrCat("no node can take ", Cpus(request.millicpus), " CPUs and ",
-                   Memory(request.memory_bytes), ": ", absl::StrJoin(reasons, "; ")));
+  return absl::ResourceExhaustedError(absl::StrCat("no node can take ", Cpus(request.millicpus),
+                                                   " CPUs and ", Memory(request.memory_bytes), ": ",
+                                                   absl::StrJoin(reasons, "; ")));
 }
 
 }  // namespace kura::gateway

@@ -32,8 +32,7 @@ absl::Status CheckSession(const SessionRecord& session, absl::string_view termin
 std::string SessionManager::HashToken(absl::string_view token) { return Sha256Hex(token); }
 
 absl::StatusOr<IssuedSession> SessionManager::Create(absl::string_view user,
-                                                     const PeerIdentity& terminal,
-                                                     absl::Time now) {
+                                                     const PeerIdentity& terminal, absl::Time now) {
   if (terminal.role != PeerRole::kTerminal) {
     return absl::InvalidArgumentError("sessions are opened from terminals only");
   }

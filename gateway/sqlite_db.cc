@@ -34,8 +34,9 @@ std::optional<int64_t> SqlRow::OptionalInt(int column) const {
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<SqliteDb> db(new SqliteDb(raw));
   if (rc != SQLITE_OK) {
     return absl::UnavailableError(
@@ -109,8 +110,9 @@ absl::StatusOr<std::vector<SqlRow>> SqliteDb::Query(absl::string_view sql,
           values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(raw, c)));
           break;
         default:
-          values.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(raw, c)),
-                                          static_cast<size_t>(sqlite3_column_bytes(raw, c))));
+          values.emplace_back(
+              std::string(reinterpret_cast<const char*>(sqlite3_column_text(raw, c)),
+                          static_cast<size_t>(sqlite3_column_bytes(raw, c))));
       }
     }
     rows.emplace_back(std::move(values));

@@ -35,9 +35,9 @@ absl::Status SqliteStore::Migrate() {
   KURA_ASSIGN_OR_RETURN(std::vector<SqlRow> rows, db_->Query("PRAGMA user_version"));
   int64_t version = rows.at(0).Int(0);
   if (version > static_cast<int64_t>(migrations.size())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the store has schema version ", version, " but this kura knows only up to ",
-                     migrations.size(), "; use a newer kura"));
+    return absl::FailedPreconditionError(absl::StrCat("the store has schema version ", version,
+                                                      " but this kura knows only up to ",
+                                                      migrations.size(), "; use a newer kura"));
   }
   for (size_t v = static_cast<size_t>(version); v < migrations.size(); ++v) {
     KURA_RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
@@ -69,8 +69,7 @@ absl::Status SqliteStore::CreateUser(const UserRecord& user) {
   return db_->Transaction([&]() -> absl::Status {
     absl::StatusOr<int> inserted = db_->Execute(
         "INSERT INTO users (name, totp_secret_hex, locked, created_us) VALUES (?, ?, ?, ?)",
-        {Text(user.name), HexEncode(user.totp_secret), int64_t{user.locked},
-         Micros(user.created)});
+        {Text(user.name), HexEncode(user.totp_secret), int64_t{user.locked}, Micros(user.created)});
     if (absl::IsAlreadyExists(inserted.status())) {
       return absl::AlreadyExistsError(absl::StrCat("user '", user.name, "' already exists"));
     }
@@ -128,8 +127,8 @@ absl::StatusOr<std::vector<UserRecord>> SqliteStore::ListUsers() {
   return users;
 }
 
-absl::StatusOr<UserRecord> SqliteStore::RecordFactorFailure(absl::string_view name,
-                                                            absl::Time now, int lock_after) {
+absl::StatusOr<UserRecord> SqliteStore::RecordFactorFailure(absl::string_view name, absl::Time now,
+                                                            int lock_after) {
   absl::MutexLock lock(&mu_);
   KURA_ASSIGN_OR_RETURN(
       int changed,
@@ -155,9 +154,10 @@ absl::Status SqliteStore::SetUserLocked(absl::string_view name, bool locked) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<int> changed =
       locked ? db_->Execute("UPDATE users SET locked = 1 WHERE name = ?", {Text(name)})
-             : db_->Execute("UPDATE users SET locked = 0, failed_attempts = 0, "
-                            "last_failure_us = NULL WHERE name = ?",
-                            {Text(name)});
+             : db_->Execute(
+                   "UPDATE users SET locked = 0, failed_attempts = 0, "
+                   "last_failure_us = NULL WHERE name = ?",
+                   {Text(name)});
   KURA_RETURN_IF_ERROR(changed.status());
   if (*changed == 0) return NotFound("user", name);
   return absl::OkStatus();
@@ -165,10 +165,9 @@ absl::Status SqliteStore::SetUserLocked(absl::string_view name, bool locked) {
 
 absl::Status SqliteStore::ConsumeTotpStep(absl::string_view name, int64_t step) {
   absl::MutexLock lock(&mu_);
-  KURA_ASSIGN_OR_RETURN(int changed,
-                        db_->Execute("UPDATE users SET last_totp_step = ? "
-                                     "WHERE name = ? AND last_totp_step < ?",
-                                     {step, Text(name), step}));
+  KURA_ASSIGN_OR_RETURN(int changed, db_->Execute("UPDATE users SET last_totp_step = ? "
+                                                  "WHERE name = ? AND last_totp_step < ?",
+                                                  {step, Text(name), step}));
   if (changed == 1) return absl::OkStatus();
   KURA_RETURN_IF_ERROR(RequireRow("users", "name", "user", name));
   return absl::AlreadyExistsError("this one-time code (or a later one) was already used");

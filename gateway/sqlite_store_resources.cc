@@ -136,12 +136,12 @@ absl::StatusOr<int64_t> SqliteStore::AddGrant(const GrantRecord& grant) {
   absl::MutexLock lock(&mu_);
   KURA_RETURN_IF_ERROR(RequireRow("projects", "name", "project", grant.project));
   KURA_RETURN_IF_ERROR(RequireRow("schemas", "name", "schema", grant.schema));
-  KURA_RETURN_IF_ERROR(db_->Execute("INSERT INTO grants (project, schema, valid_from_us, "
-                                    "valid_to_us, created_us) VALUES (?, ?, ?, ?, ?)",
-                                    {Text(grant.project), Text(grant.schema),
-                                     Micros(grant.valid_from), Micros(grant.valid_to),
-                                     Micros(grant.created)})
-                           .status());
+  KURA_RETURN_IF_ERROR(
+      db_->Execute("INSERT INTO grants (project, schema, valid_from_us, "
+                   "valid_to_us, created_us) VALUES (?, ?, ?, ?, ?)",
+                   {Text(grant.project), Text(grant.schema), Micros(grant.valid_from),
+                    Micros(grant.valid_to), Micros(grant.created)})
+          .status());
   return db_->LastInsertRowId();
 }
 
@@ -155,8 +155,8 @@ absl::StatusOr<std::vector<GrantRecord>> SqliteStore::ListGrants(absl::string_vi
                  {Text(project)}));
   std::vector<GrantRecord> grants;
   for (const SqlRow& row : rows) {
-    grants.push_back({row.Int(0), row.Text(1), row.Text(2), TimeAt(row, 3), TimeAt(row, 4),
-                      TimeAt(row, 5)});
+    grants.push_back(
+        {row.Int(0), row.Text(1), row.Text(2), TimeAt(row, 3), TimeAt(row, 4), TimeAt(row, 5)});
   }
   return grants;
 }
@@ -207,9 +207,11 @@ absl::Status SqliteStore::RevokeTerminal(absl::string_view id, absl::Time now) {
                                       "COALESCE(revoked_at_us, ?) WHERE id = ?",
                                       {Micros(now), Text(id)})
                              .status());
-    return db_->Execute("INSERT OR IGNORE INTO revoked_certificates (serial, reason, "
-                        "revoked_at_us) VALUES (?, ?, ?)",
-                        {rows[0].Text(0), absl::StrCat("terminal ", id, " revoked"), Micros(now)})
+    return db_
+        ->Execute(
+            "INSERT OR IGNORE INTO revoked_certificates (serial, reason, "
+            "revoked_at_us) VALUES (?, ?, ?)",
+            {rows[0].Text(0), absl::StrCat("terminal ", id, " revoked"), Micros(now)})
         .status();
   });
 }
@@ -218,9 +220,11 @@ absl::Status SqliteStore::RevokeCertificate(absl::string_view serial, absl::stri
                                             absl::Time now) {
   if (serial.empty()) return absl::InvalidArgumentError("a certificate serial is needed");
   absl::MutexLock lock(&mu_);
-  return db_->Execute("INSERT OR IGNORE INTO revoked_certificates (serial, reason, "
-                      "revoked_at_us) VALUES (?, ?, ?)",
-                      {Text(serial), Text(reason), Micros(now)})
+  return db_
+      ->Execute(
+          "INSERT OR IGNORE INTO revoked_certificates (serial, reason, "
+          "revoked_at_us) VALUES (?, ?, ?)",
+          {Text(serial), Text(reason), Micros(now)})
       .status();
 }
 
@@ -238,15 +242,16 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::ListRevokedSerials() {
 absl::Status SqliteStore::UpsertNode(const NodeRecord& node) {
   KURA_RETURN_IF_ERROR(ValidatePeerId(node.id));
   absl::MutexLock lock(&mu_);
-  return db_->Execute(
-               "INSERT INTO nodes (id, certificate_serial, address, millicpus, memory_bytes, "
-               "devices_json, registered_us) VALUES (?, ?, ?, ?, ?, ?, ?) "
-               "ON CONFLICT (id) DO UPDATE SET certificate_serial = excluded.certificate_serial, "
-               "address = excluded.address, millicpus = excluded.millicpus, "
-               "memory_bytes = excluded.memory_bytes, devices_json = excluded.devices_json",
-               {Text(node.id), Text(node.certificate_serial), Text(node.address),
-                node.capacity.millicpus, node.capacity.memory_bytes,
-                DevicesToJson(node.capacity.devices), Micros(node.registered)})
+  return db_
+      ->Execute(
+          "INSERT INTO nodes (id, certificate_serial, address, millicpus, memory_bytes, "
+          "devices_json, registered_us) VALUES (?, ?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT (id) DO UPDATE SET certificate_serial = excluded.certificate_serial, "
+          "address = excluded.address, millicpus = excluded.millicpus, "
+          "memory_bytes = excluded.memory_bytes, devices_json = excluded.devices_json",
+          {Text(node.id), Text(node.certificate_serial), Text(node.address),
+           node.capacity.millicpus, node.capacity.memory_bytes,
+           DevicesToJson(node.capacity.devices), Micros(node.registered)})
       .status();
 }
 
@@ -277,9 +282,9 @@ absl::Status SqliteStore::SetNodeCordoned(absl::string_view id, bool cordoned) {
 
 absl::Status SqliteStore::RecordHeartbeat(absl::string_view id, absl::Time now) {
   absl::MutexLock lock(&mu_);
-  KURA_ASSIGN_OR_RETURN(int changed,
-                        db_->Execute("UPDATE nodes SET last_heartbeat_us = ? WHERE id = ?",
-                                     {Micros(now), Text(id)}));
+  KURA_ASSIGN_OR_RETURN(
+      int changed,
+      db_->Execute("UPDATE nodes SET last_heartbeat_us = ? WHERE id = ?", {Micros(now), Text(id)}));
   if (changed == 0) return NotFound("node", id);
   return absl::OkStatus();
 }
@@ -292,16 +297,15 @@ absl::Status SqliteStore::CreateWorkspace(const WorkspaceRecord& workspace) {
   KURA_RETURN_IF_ERROR(RequireRow("projects", "name", "project", workspace.project));
   KURA_RETURN_IF_ERROR(RequireRow("users", "name", "user", workspace.user));
   KURA_RETURN_IF_ERROR(RequireRow("nodes", "id", "node", workspace.node));
-  return Duplicate(
-      db_->Execute(absl::StrCat("INSERT INTO workspaces (", kWorkspaceColumns,
-                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                   {Text(workspace.id), Text(workspace.project), Text(workspace.user),
-                    Text(workspace.node), Text(WorkspaceStateName(workspace.state)),
-                    workspace.resources.millicpus, workspace.resources.memory_bytes,
-                    DevicesToJson(workspace.resources.devices), Micros(workspace.created),
-                    Micros(workspace.updated)})
-          .status(),
-      "workspace", workspace.id);
+  return Duplicate(db_->Execute(absl::StrCat("INSERT INTO workspaces (", kWorkspaceColumns,
+                                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                                {Text(workspace.id), Text(workspace.project), Text(workspace.user),
+                                 Text(workspace.node), Text(WorkspaceStateName(workspace.state)),
+                                 workspace.resources.millicpus, workspace.resources.memory_bytes,
+                                 DevicesToJson(workspace.resources.devices),
+                                 Micros(workspace.created), Micros(workspace.updated)})
+                       .status(),
+                   "workspace", workspace.id);
 }
 
 absl::StatusOr<WorkspaceRecord> SqliteStore::GetWorkspace(absl::string_view id) {

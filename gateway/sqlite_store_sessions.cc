@@ -78,11 +78,11 @@ absl::StatusOr<SessionRecord> SqliteStore::GetSessionByTokenHash(absl::string_vi
 
 absl::StatusOr<std::vector<SessionRecord>> SqliteStore::ListSessions(absl::string_view user) {
   absl::MutexLock lock(&mu_);
-  KURA_ASSIGN_OR_RETURN(
-      std::vector<SqlRow> rows,
-      db_->Query(absl::StrCat("SELECT ", kSessionColumns, " FROM sessions WHERE user = ? "
-                                                          "ORDER BY id"),
-                 {Text(user)}));
+  KURA_ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                        db_->Query(absl::StrCat("SELECT ", kSessionColumns,
+                                                " FROM sessions WHERE user = ? "
+                                                "ORDER BY id"),
+                                   {Text(user)}));
   std::vector<SessionRecord> sessions;
   for (const SqlRow& row : rows) sessions.push_back(SessionFromRow(row));
   return sessions;
@@ -144,12 +144,13 @@ absl::StatusOr<AuditEvent> SqliteStore::AppendAuditEvent(const AuditEntry& entry
     int64_t seq = last.empty() ? 1 : last[0].Int(0) + 1;
     std::string prev_hash = last.empty() ? std::string(kAuditGenesisHash) : last[0].Text(1);
     KURA_ASSIGN_OR_RETURN(event, SealAuditEvent(seq, prev_hash, entry, now));
-    return db_->Execute("INSERT INTO audit_events (seq, time_us, actor, action, subject, "
-                        "outcome, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        {event.seq, Micros(event.time), Text(event.entry.actor),
-                         Text(event.entry.action), Text(event.entry.subject),
-                         Text(event.entry.outcome), Text(event.entry.details_json),
-                         Text(event.prev_hash), Text(event.hash)})
+    return db_
+        ->Execute(
+            "INSERT INTO audit_events (seq, time_us, actor, action, subject, "
+            "outcome, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            {event.seq, Micros(event.time), Text(event.entry.actor), Text(event.entry.action),
+             Text(event.entry.subject), Text(event.entry.outcome), Text(event.entry.details_json),
+             Text(event.prev_hash), Text(event.hash)})
         .status();
   }));
   return event;

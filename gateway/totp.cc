@@ -50,8 +50,7 @@ absl::StatusOr<int64_t> FindTotpStep(absl::string_view secret, absl::string_view
   int64_t center = TotpStepAt(now, params);
   int64_t found = -1;
   // Every candidate is computed and compared, so timing does not tell which step matched.
-  for (int64_t step = center - params.window_steps; step <= center + params.window_steps;
-       ++step) {
+  for (int64_t step = center - params.window_steps; step <= center + params.window_steps; ++step) {
     KURA_ASSIGN_OR_RETURN(std::string expected, ComputeTotp(secret, step, params));
     if (ConstantTimeEquals(expected, code) && found < 0) found = step;
   }
@@ -64,8 +63,8 @@ absl::StatusOr<std::string> NewTotpSecret() { return RandomBytes(20); }
 std::string TotpProvisioningUri(absl::string_view issuer, absl::string_view user,
                                 absl::string_view secret, const TotpParameters& params) {
   return absl::StrCat("otpauth://totp/", issuer, ":", user, "?secret=", Base32Encode(secret),
-                      "&issuer=", issuer, "&algorithm=", params.digest,
-                      "&digits=", params.digits, "&period=", params.period_seconds);
+                      "&issuer=", issuer, "&algorithm=", params.digest, "&digits=", params.digits,
+                      "&period=", params.period_seconds);
 }
 
 }  // namespace kura::gateway

@@ -17,8 +17,8 @@ namespace kura::gateway {
 struct TotpParameters {
   int64_t period_seconds = 30;
   int digits = 6;
-  int window_steps = 1;          // steps of drift accepted either side of now
-  std::string digest = "SHA1";   // what authenticator apps implement
+  int window_steps = 1;         // steps of drift accepted either side of now
+  std::string digest = "SHA1";  // what authenticator apps implement
 };
 
 // The step containing `now` (floor(unix seconds / period)).

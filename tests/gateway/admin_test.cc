@@ -62,21 +62,20 @@ TEST_F(AdminTest, OperatorWalkThroughIsAudited) {
   EXPECT_EQ(Run({"pki", "init", "--dir", "PKI"}), kAdminExitFailed);
   EXPECT_THAT(err_.str(), HasSubstr("already exists"));
 
-  ASSERT_EQ(Run({"pki", "issue-gateway", "--dir", "PKI", "--dns", "localhost", "--ip",
-                 "127.0.0.1"}),
-            kAdminExitOk)
+  ASSERT_EQ(
+      Run({"pki", "issue-gateway", "--dir", "PKI", "--dns", "localhost", "--ip", "127.0.0.1"}),
+      kAdminExitOk)
       << err_.str();
   ASSERT_EQ(Run({"pki", "issue-node", "--dir", "PKI", "--id", "node-a"}), kAdminExitOk);
-  ASSERT_EQ(Run({"pki", "issue-terminal", "--dir", "PKI", "--id", "vdi-01", "--class",
-                 "dedicated", "--store", "STORE"}),
+  ASSERT_EQ(Run({"pki", "issue-terminal", "--dir", "PKI", "--id", "vdi-01", "--class", "dedicated",
+                 "--store", "STORE"}),
             kAdminExitOk)
       << err_.str();
   auto ca = LoadCertificateAuthority(pki_);
   ASSERT_THAT(ca, IsOk());
   auto node_pem = ReadTextFile(pki_ + "/nodes/node-a.crt");
   ASSERT_THAT(node_pem, IsOk());
-  EXPECT_THAT(VerifyPeerCertificate(*node_pem, ca->certificate_pem, {}, TestNow(),
-                                    PeerRole::kNode),
+  EXPECT_THAT(VerifyPeerCertificate(*node_pem, ca->certificate_pem, {}, TestNow(), PeerRole::kNode),
               IsOk());
 
   ASSERT_EQ(Run({"users", "add", "alice", "--role", "researcher", "--store", "STORE"}),
@@ -90,8 +89,7 @@ TEST_F(AdminTest, OperatorWalkThroughIsAudited) {
   EXPECT_EQ(secret->size(), 20u);
 
   ASSERT_EQ(Run({"projects", "add", "cancer", "--store", "STORE"}), kAdminExitOk);
-  ASSERT_EQ(Run({"projects", "add-member", "cancer", "alice", "--store", "STORE"}),
-            kAdminExitOk);
+  ASSERT_EQ(Run({"projects", "add-member", "cancer", "alice", "--store", "STORE"}), kAdminExitOk);
   ASSERT_EQ(Run({"schemas", "add", "claims", "--class", "pseudonymized", "--path", "/srv/claims",
                  "--manifest-sha256", std::string(64, 'a'), "--store", "STORE"}),
             kAdminExitOk)
@@ -111,10 +109,10 @@ TEST_F(AdminTest, OperatorWalkThroughIsAudited) {
   std::vector<AuditEvent> events = Events();
   std::vector<std::string> actions;
   for (const AuditEvent& e : events) actions.push_back(e.entry.action + ":" + e.entry.outcome);
-  EXPECT_THAT(actions, ::testing::ElementsAre(
-                           "pki.issue-terminal:ok", "users.add:ok", "projects.add:ok",
-                           "projects.add-member:ok", "schemas.add:ok", "grants.add:ok",
-                           "users.unlock:ok", "users.unlock:failed", "terminals.revoke:ok"));
+  EXPECT_THAT(actions, ::testing::ElementsAre("pki.issue-terminal:ok", "users.add:ok",
+                                              "projects.add:ok", "projects.add-member:ok",
+                                              "schemas.add:ok", "grants.add:ok", "users.unlock:ok",
+                                              "users.unlock:failed", "terminals.revoke:ok"));
   EXPECT_EQ(events[1].entry.actor, "os-user:tester");
   EXPECT_THAT(events[1].entry.details_json, ::testing::Not(HasSubstr(secret_b32)));
 
@@ -142,16 +140,18 @@ TEST_F(AdminTest, UsageErrorsAndFailuresHaveTheirExitCodes) {
       {{}, kAdminExitUsage, "usage: kura-admin"},
       {{"users"}, kAdminExitUsage, "usage: kura-admin"},
       {{"users", "add", "--store", "STORE"}, kAdminExitUsage, "expected 1 argument"},
-      {{"users", "add", "bob", "--store", "STORE", "--colour", "red"}, kAdminExitUsage,
+      {{"users", "add", "bob", "--store", "STORE", "--colour", "red"},
+       kAdminExitUsage,
        "unknown option --colour"},
       {{"users", "add", "bob", "--store"}, kAdminExitUsage, "--store needs a value"},
       {{"users", "add", "bob", "--role", "researcher"}, kAdminExitUsage, "--store is required"},
       {{"users", "add", "bob", "--store", "STORE"}, kAdminExitUsage, "at least one --role"},
-      {{"users", "add", "bob", "--role", "admin", "--store", "STORE"}, kAdminExitUsage,
+      {{"users", "add", "bob", "--role", "admin", "--store", "STORE"},
+       kAdminExitUsage,
        "role must be researcher, reviewer or operator"},
-      {{"grants", "add", "p", "s", "--from", "yesterday", "--to", "2026-01-01", "--store",
-        "STORE"},
-       kAdminExitUsage, "--from 'yesterday' is not YYYY-MM-DD"},
+      {{"grants", "add", "p", "s", "--from", "yesterday", "--to", "2026-01-01", "--store", "STORE"},
+       kAdminExitUsage,
+       "--from 'yesterday' is not YYYY-MM-DD"},
       {{"pki", "issue-node", "--dir", "PKI", "--id", "n1"}, kAdminExitFailed, "ca.crt"},
       {{"nodes", "cordon", "node-z", "--store", "STORE"}, kAdminExitFailed, "no node 'node-z'"},
   };

@@ -25,9 +25,10 @@ using ::testing::HasSubstr;
 std::string Tamper(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return "open failed";
-  std::string script = absl::StrCat("DROP TRIGGER IF EXISTS audit_events_no_update;"
-                                    "DROP TRIGGER IF EXISTS audit_events_no_delete;",
-                                    sql);
+  std::string script = absl::StrCat(
+      "DROP TRIGGER IF EXISTS audit_events_no_update;"
+      "DROP TRIGGER IF EXISTS audit_events_no_delete;",
+      sql);
   char* error = nullptr;
   std::string result;
   if (sqlite3_exec(db, script.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
@@ -88,14 +89,13 @@ TEST_F(AuditTest, TheStoreRefusesToEditOrDeleteEvents) {
 TEST_F(AuditTest, TamperingIsDetectedAtTheSeqItBreaks) {
   // A well-formed event 3 made with the library itself: the most careful forgery possible
   // without rewriting every later hash.
-  auto forged = SealAuditEvent(3, hashes_[1], {"operator:mallory", "grant.add", "project:x", "ok",
-                                               "{}"},
-                               TestNow());
+  auto forged = SealAuditEvent(
+      3, hashes_[1], {"operator:mallory", "grant.add", "project:x", "ok", "{}"}, TestNow());
   ASSERT_THAT(forged, IsOk());
-  const std::string insert_forged = absl::StrCat(
-      "INSERT INTO audit_events VALUES (3, ", absl::ToUnixMicros(forged->time),
-      ", 'operator:mallory', 'grant.add', 'project:x', 'ok', '{}', '", forged->prev_hash, "', '",
-      forged->hash, "');");
+  const std::string insert_forged =
+      absl::StrCat("INSERT INTO audit_events VALUES (3, ", absl::ToUnixMicros(forged->time),
+                   ", 'operator:mallory', 'grant.add', 'project:x', 'ok', '{}', '",
+                   forged->prev_hash, "', '", forged->hash, "');");
   struct Case {
     const char* name;
     std::string sql;
@@ -103,24 +103,25 @@ TEST_F(AuditTest, TamperingIsDetectedAtTheSeqItBreaks) {
     const char* problem;
   };
   const Case cases[] = {
-      {"edited outcome", "UPDATE audit_events SET outcome = 'denied' WHERE seq = 3;", 3,
-       "edited"},
+      {"edited outcome", "UPDATE audit_events SET outcome = 'denied' WHERE seq = 3;", 3, "edited"},
       {"edited details", R"(UPDATE audit_events SET details = '{"n":99}' WHERE seq = 2;)", 2,
        "edited"},
-      {"edited time", "UPDATE audit_events SET time_us = time_us + 1 WHERE seq = 5;", 5,
-       "edited"},
+      {"edited time", "UPDATE audit_events SET time_us = time_us + 1 WHERE seq = 5;", 5, "edited"},
       {"deleted", "DELETE FROM audit_events WHERE seq = 3;", 3, "missing"},
       {"deleted first", "DELETE FROM audit_events WHERE seq = 1;", 1, "missing"},
-      {"inserted", "UPDATE audit_events SET seq = seq + 100 WHERE seq >= 3;"
-                   "UPDATE audit_events SET seq = seq - 99 WHERE seq >= 103;" + insert_forged,
+      {"inserted",
+       "UPDATE audit_events SET seq = seq + 100 WHERE seq >= 3;"
+       "UPDATE audit_events SET seq = seq - 99 WHERE seq >= 103;" +
+           insert_forged,
        4, "prev_hash"},
       {"appended with a bad hash",
        absl::StrCat("INSERT INTO audit_events VALUES (6, 0, 'a', 'b', 'c', 'ok', '{}', '",
                     hashes_[4], "', 'beef');"),
        6, "edited"},
-      {"reordered", "UPDATE audit_events SET seq = 100 WHERE seq = 2;"
-                    "UPDATE audit_events SET seq = 2 WHERE seq = 3;"
-                    "UPDATE audit_events SET seq = 3 WHERE seq = 100;",
+      {"reordered",
+       "UPDATE audit_events SET seq = 100 WHERE seq = 2;"
+       "UPDATE audit_events SET seq = 2 WHERE seq = 3;"
+       "UPDATE audit_events SET seq = 3 WHERE seq = 100;",
        2, "prev_hash"},
   };
   for (const Case& c : cases) {
@@ -171,8 +172,8 @@ TEST(AuditFormatTest, CanonicalFormSeparatesFieldsUnambiguously) {
   ASSERT_THAT(b, IsOk());
   EXPECT_NE(a->hash, b->hash);
   EXPECT_THAT(AuditCanonicalForm(*a), HasSubstr("actor=2:ab\naction=1:c\n"));
-  auto spaced = SealAuditEvent(1, kAuditGenesisHash, {"a", "b", "s", "ok", R"({ "z": 1, "a": [1] })"},
-                               TestNow());
+  auto spaced = SealAuditEvent(1, kAuditGenesisHash,
+                               {"a", "b", "s", "ok", R"({ "z": 1, "a": [1] })"}, TestNow());
   ASSERT_THAT(spaced, IsOk());
   EXPECT_EQ(spaced->entry.details_json, R"({"a":[1],"z":1})");
   EXPECT_FALSE(SealAuditEvent(1, kAuditGenesisHash, {"", "b", "s", "ok", "{}"}, TestNow()).ok());

@@ -49,8 +49,9 @@ TEST(TotpTest, MatchesRfc6238TestVectors) {
       const std::string& seed;
       const char* expected;
     };
-    for (const Digest& d : {Digest{"SHA1", sha1_seed, c.sha1}, Digest{"SHA256", sha256_seed, c.sha256},
-                            Digest{"SHA512", sha512_seed, c.sha512}}) {
+    for (const Digest& d :
+         {Digest{"SHA1", sha1_seed, c.sha1}, Digest{"SHA256", sha256_seed, c.sha256},
+          Digest{"SHA512", sha512_seed, c.sha512}}) {
       TotpParameters params{.digits = 8, .digest = d.name};
       EXPECT_THAT(ComputeTotp(d.seed, TotpStepAt(t, params), params),
                   ::kura::gateway::testing::IsOkAndHolds(std::string(d.expected)))
@@ -70,8 +71,8 @@ TEST(TotpTest, AcceptsOneStepOfDriftEitherWay) {
     int64_t offset;
     bool accepted;
   };
-  for (const Case& c : {Case{-2, false}, Case{-1, true}, Case{0, true}, Case{1, true},
-                        Case{2, false}}) {
+  for (const Case& c :
+       {Case{-2, false}, Case{-1, true}, Case{0, true}, Case{1, true}, Case{2, false}}) {
     auto code = ComputeTotp(secret, center + c.offset);
     ASSERT_THAT(code, IsOk());
     auto step = FindTotpStep(secret, *code, now);
@@ -107,8 +108,8 @@ class FactorTest : public ::testing::Test {
   std::string Code(absl::Time t) { return *ComputeTotp(secret_, TotpStepAt(t)); }
   std::string Assertion(const std::string& user, const std::string& terminal, absl::Time t,
                         const std::string& nonce, const std::string& key) {
-    auto signed_assertion = SignBrokerAssertion({user, terminal, absl::ToUnixSeconds(t), nonce, ""},
-                                                key);
+    auto signed_assertion =
+        SignBrokerAssertion({user, terminal, absl::ToUnixSeconds(t), nonce, ""}, key);
     EXPECT_THAT(signed_assertion, IsOk());
     return EncodeBrokerAssertion(*signed_assertion);
   }
@@ -145,7 +146,8 @@ TEST_F(FactorTest, BrokerAssertionCases) {
   BrokerAssertionFactor broker(*store_, broker_.public_key);
   auto forger = Ed25519GenerateKeyPair();
   ASSERT_THAT(forger, IsOk());
-  std::string valid = Assertion("alice", "vdi-01", TestNow(), "nonce-000000000001", broker_.private_key);
+  std::string valid =
+      Assertion("alice", "vdi-01", TestNow(), "nonce-000000000001", broker_.private_key);
   auto tampered = ParseBrokerAssertion(valid);
   ASSERT_THAT(tampered, IsOk());
   tampered->user = "bob";
@@ -161,20 +163,23 @@ TEST_F(FactorTest, BrokerAssertionCases) {
        Assertion("alice", "vdi-01", TestNow(), "nonce-000000000002", forger->private_key),
        "not signed by the registered VDI broker"},
       {"edited after signing", EncodeBrokerAssertion(*tampered), "not signed"},
-      {"stale", Assertion("alice", "vdi-01", TestNow() - absl::Seconds(61), "nonce-000000000003",
-                          broker_.private_key),
+      {"stale",
+       Assertion("alice", "vdi-01", TestNow() - absl::Seconds(61), "nonce-000000000003",
+                 broker_.private_key),
        "stale"},
-      {"from the future", Assertion("alice", "vdi-01", TestNow() + absl::Seconds(61),
-                                    "nonce-000000000004", broker_.private_key),
+      {"from the future",
+       Assertion("alice", "vdi-01", TestNow() + absl::Seconds(61), "nonce-000000000004",
+                 broker_.private_key),
        "in the future"},
-      {"other terminal", Assertion("alice", "vdi-02", TestNow(), "nonce-000000000005",
-                                   broker_.private_key),
+      {"other terminal",
+       Assertion("alice", "vdi-02", TestNow(), "nonce-000000000005", broker_.private_key),
        "for terminal 'vdi-02'"},
-      {"other user", Assertion("bob", "vdi-01", TestNow(), "nonce-000000000006",
-                               broker_.private_key),
+      {"other user",
+       Assertion("bob", "vdi-01", TestNow(), "nonce-000000000006", broker_.private_key),
        "vouches for 'bob'"},
-      {"59 s old", Assertion("alice", "vdi-01", TestNow() - absl::Seconds(59),
-                             "nonce-000000000007", broker_.private_key),
+      {"59 s old",
+       Assertion("alice", "vdi-01", TestNow() - absl::Seconds(59), "nonce-000000000007",
+                 broker_.private_key),
        nullptr},
       {"not JSON", "hello", "malformed"},
       {"short nonce", R"({"user":"alice","terminal":"vdi-01","time":1,"nonce":"x","signature":""})",

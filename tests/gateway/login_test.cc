@@ -50,11 +50,11 @@ class LoginTest : public ::testing::Test {
     alice.roles = {Role::kResearcher};
     alice.totp_secret = secret_;
     ASSERT_THAT(store_->CreateUser(alice), IsOk());
-    terminal_ = {PeerRole::kTerminal, "vdi-01", TerminalClass::kDedicated, "ab12",
+    terminal_ = {PeerRole::kTerminal,  "vdi-01",  TerminalClass::kDedicated,    "ab12",
                  std::string(64, 'c'), TestNow(), TestNow() + absl::Hours(1000)};
-    ASSERT_THAT(store_->AddTerminal({"vdi-01", TerminalClass::kDedicated, "ab12", false, {},
-                                     TestNow()}),
-                IsOk());
+    ASSERT_THAT(
+        store_->AddTerminal({"vdi-01", TerminalClass::kDedicated, "ab12", false, {}, TestNow()}),
+        IsOk());
     sessions_ = std::make_unique<SessionManager>(*store_, SessionPolicy{});
     auth_ = std::make_unique<Authenticator>(*store_, *sessions_);
     auth_->AddFactor(std::make_unique<TotpFactor>(*store_));
@@ -131,20 +131,29 @@ TEST_F(LoginTest, TerminalAndRequestRefusals) {
     const char* error;
   };
   const Case cases[] = {
-      {"unregistered terminal", {"alice", unknown, "totp", "1"}, absl::StatusCode::kUnauthenticated,
+      {"unregistered terminal",
+       {"alice", unknown, "totp", "1"},
+       absl::StatusCode::kUnauthenticated,
        "not registered"},
-      {"replaced certificate", {"alice", other_cert, "totp", "1"},
-       absl::StatusCode::kUnauthenticated, "not the one registered"},
-      {"node certificate", {"alice", node, "totp", "1"}, absl::StatusCode::kUnauthenticated,
+      {"replaced certificate",
+       {"alice", other_cert, "totp", "1"},
+       absl::StatusCode::kUnauthenticated,
+       "not the one registered"},
+      {"node certificate",
+       {"alice", node, "totp", "1"},
+       absl::StatusCode::kUnauthenticated,
        "terminal certificates only"},
-      {"unknown user", {"bob", terminal_, "totp", "1"}, absl::StatusCode::kUnauthenticated,
+      {"unknown user",
+       {"bob", terminal_, "totp", "1"},
+       absl::StatusCode::kUnauthenticated,
        "no user 'bob'"},
-      {"unknown factor", {"alice", terminal_, "password", "1"},
-       absl::StatusCode::kInvalidArgument, "unknown second factor"},
+      {"unknown factor",
+       {"alice", terminal_, "password", "1"},
+       absl::StatusCode::kInvalidArgument,
+       "unknown second factor"},
   };
   for (const Case& c : cases) {
-    EXPECT_THAT(auth_->Login(c.request, TestNow()), StatusIs(c.code, HasSubstr(c.error)))
-        << c.name;
+    EXPECT_THAT(auth_->Login(c.request, TestNow()), StatusIs(c.code, HasSubstr(c.error))) << c.name;
   }
   ASSERT_THAT(store_->RevokeTerminal("vdi-01", TestNow()), IsOk());
   EXPECT_THAT(auth_->Login(Request(Code(TestNow())), TestNow()),

@@ -94,8 +94,8 @@ TEST_F(PkiTest, GatewayCertificateNamesHostsForTls) {
 }
 
 TEST_F(PkiTest, VerificationRefusesWhatItMust) {
-  auto other_ca = CreateCertificateAuthority("another CA", TestNow() - absl::Hours(2),
-                                             absl::Hours(24 * 3650));
+  auto other_ca =
+      CreateCertificateAuthority("another CA", TestNow() - absl::Hours(2), absl::Hours(24 * 3650));
   ASSERT_THAT(other_ca, IsOk());
   KeyAndCertificate terminal =
       Issue(Valid(PeerRole::kTerminal, "vdi-01", TerminalClass::kStandard));
@@ -105,8 +105,8 @@ TEST_F(PkiTest, VerificationRefusesWhatItMust) {
                     TestNow() - absl::Hours(48), TestNow() - absl::Hours(24)));
   KeyAndCertificate future = Issue(Request(PeerRole::kNode, "node-b", TerminalClass::kNone,
                                            TestNow() + absl::Hours(1), TestNow() + absl::Hours(2)));
-  auto forged = IssueCertificate(*other_ca, Valid(PeerRole::kTerminal, "vdi-01",
-                                                  TerminalClass::kDedicated));
+  auto forged =
+      IssueCertificate(*other_ca, Valid(PeerRole::kTerminal, "vdi-01", TerminalClass::kDedicated));
   ASSERT_THAT(forged, IsOk());
   KURA_ASSERT_OK_AND_ASSIGN(PeerIdentity revoked_id, ParsePeerIdentity(node.certificate_pem));
 
@@ -121,7 +121,10 @@ TEST_F(PkiTest, VerificationRefusesWhatItMust) {
       {"terminal as terminal", terminal.certificate_pem, PeerRole::kTerminal, {}, nullptr},
       {"node as node", node.certificate_pem, PeerRole::kNode, {}, nullptr},
       {"terminal as node", terminal.certificate_pem, PeerRole::kNode, {}, "cannot act as a node"},
-      {"node as terminal", node.certificate_pem, PeerRole::kTerminal, {},
+      {"node as terminal",
+       node.certificate_pem,
+       PeerRole::kTerminal,
+       {},
        "cannot act as a terminal"},
       {"terminal as gateway", terminal.certificate_pem, PeerRole::kGateway, {}, "cannot act"},
       {"other CA", forged->certificate_pem, PeerRole::kTerminal, {}, "not issued by kura's CA"},
@@ -129,8 +132,11 @@ TEST_F(PkiTest, VerificationRefusesWhatItMust) {
       {"not yet valid", future.certificate_pem, PeerRole::kNode, {}, "not valid before"},
       {"revoked", node.certificate_pem, PeerRole::kNode, {revoked_id.serial}, "revoked"},
       {"the CA itself", ca_.certificate_pem, PeerRole::kTerminal, {}, "not a kura peer"},
-      {"garbage", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-       PeerRole::kTerminal, {}, "not a PEM certificate"},
+      {"garbage",
+       "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+       PeerRole::kTerminal,
+       {},
+       "not a PEM certificate"},
   };
   for (const Case& c : cases) {
     auto result = VerifyPeerCertificate(c.pem, ca_.certificate_pem, c.revoked, TestNow(), c.role);
@@ -158,15 +164,14 @@ TEST_F(PkiTest, InconsistentRequestsAreRefused) {
   terminal_dns.dns_names = {"localhost"};
   const Case cases[] = {
       {"terminal without class", Valid(PeerRole::kTerminal, "t"), "needs a class"},
-      {"node with class", Valid(PeerRole::kNode, "n", TerminalClass::kDedicated),
-       "only terminal"},
+      {"node with class", Valid(PeerRole::kNode, "n", TerminalClass::kDedicated), "only terminal"},
       {"empty id", Valid(PeerRole::kNode, ""), "1 to 64"},
       {"id with slash", Valid(PeerRole::kNode, "a/b"), "may contain only"},
       {"id with query", Valid(PeerRole::kTerminal, "t?class=dedicated", TerminalClass::kStandard),
        "may contain only"},
       {"dash id", Valid(PeerRole::kNode, "-n"), "must not start"},
-      {"inverted validity", Request(PeerRole::kNode, "n", TerminalClass::kNone, TestNow(),
-                                    TestNow() - absl::Seconds(1)),
+      {"inverted validity",
+       Request(PeerRole::kNode, "n", TerminalClass::kNone, TestNow(), TestNow() - absl::Seconds(1)),
        "ends before"},
       {"bad ip", bad_ip, "invalid IP"},
       {"terminal with dns", terminal_dns, "no DNS"},

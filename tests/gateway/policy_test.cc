@@ -33,8 +33,7 @@ SchemaRecord Schema(std::string name, DataClass data_class) {
   return schema;
 }
 
-GrantRecord Grant(std::string project, std::string schema, absl::Duration from,
-                  absl::Duration to) {
+GrantRecord Grant(std::string project, std::string schema, absl::Duration from, absl::Duration to) {
   GrantRecord grant;
   grant.project = std::move(project);
   grant.schema = std::move(schema);
@@ -59,11 +58,10 @@ TEST(PolicyTest, MembershipAndRoles) {
 }
 
 TEST(PolicyTest, SchemaAccessCases) {
-  const std::vector<SchemaRecord> schemas = {Schema("anon", DataClass::kAnonymized),
-                                             Schema("pseudo", DataClass::kPseudonymized),
-                                             Schema("old", DataClass::kAnonymized),
-                                             Schema("later", DataClass::kAnonymized),
-                                             Schema("theirs", DataClass::kAnonymized)};
+  const std::vector<SchemaRecord> schemas = {
+      Schema("anon", DataClass::kAnonymized), Schema("pseudo", DataClass::kPseudonymized),
+      Schema("old", DataClass::kAnonymized), Schema("later", DataClass::kAnonymized),
+      Schema("theirs", DataClass::kAnonymized)};
   const std::vector<GrantRecord> grants = {
       Grant("cancer", "anon", -absl::Hours(1), absl::Hours(1)),
       Grant("cancer", "pseudo", -absl::Hours(1), absl::Hours(1)),
@@ -82,7 +80,8 @@ TEST(PolicyTest, SchemaAccessCases) {
       {"anonymized, standard", "anon", TerminalClass::kStandard, absl::StatusCode::kOk, ""},
       {"pseudonymized, dedicated", "pseudo", TerminalClass::kDedicated, absl::StatusCode::kOk, ""},
       {"pseudonymized, standard", "pseudo", TerminalClass::kStandard,
-       absl::StatusCode::kPermissionDenied, "only from a dedicated terminal; this terminal is standard"},
+       absl::StatusCode::kPermissionDenied,
+       "only from a dedicated terminal; this terminal is standard"},
       {"expired grant", "old", TerminalClass::kDedicated, absl::StatusCode::kPermissionDenied,
        "expired at 2026-03-31 09:00:00 UTC"},
       {"grant not yet valid", "later", TerminalClass::kDedicated,
@@ -142,7 +141,10 @@ TEST(SchedulerTest, PlacesDeterministicallyWhereThereIsRoom) {
   silent.last_heartbeat = TestNow() - absl::Minutes(2);
   NodeRecord never = Node("c-never", 64000, 512);
   never.last_heartbeat.reset();
-  const std::vector<NodeRecord> nodes = {cordoned, silent, never, Node("d-small", 4000, 8),
+  const std::vector<NodeRecord> nodes = {cordoned,
+                                         silent,
+                                         never,
+                                         Node("d-small", 4000, 8),
                                          Node("e-big", 16000, 64),
                                          Node("f-gpu", 16000, 32, {h100_0, h100_1})};
   const std::vector<WorkspaceRecord> workspaces = {
@@ -152,7 +154,7 @@ TEST(SchedulerTest, PlacesDeterministicallyWhereThereIsRoom) {
   struct Case {
     const char* name;
     PlacementRequest request;
-    const char* node;   // nullptr: refused
+    const char* node;  // nullptr: refused
     const char* error;
   };
   const Case cases[] = {
@@ -161,7 +163,9 @@ TEST(SchedulerTest, PlacesDeterministicallyWhereThereIsRoom) {
       {"only f-gpu has the CPUs", {10000, int64_t{1} << 30, {}}, "f-gpu", nullptr},
       {"23 GiB fits only e-big", {4000, int64_t{23} << 30, {}}, "e-big", nullptr},
       {"a gpu", {1000, int64_t{1} << 30, {{"gpu", "", 1}}}, "f-gpu", nullptr},
-      {"two gpus, one taken", {1000, int64_t{1} << 30, {{"gpu", "nvidia-h100", 2}}}, nullptr,
+      {"two gpus, one taken",
+       {1000, int64_t{1} << 30, {{"gpu", "nvidia-h100", 2}}},
+       nullptr,
        "not enough free gpu nvidia-h100"},
       {"an npu", {1000, int64_t{1} << 30, {{"npu", "", 1}}}, nullptr, "not enough free npu"},
       {"too much memory", {1000, int64_t{100} << 30, {}}, nullptr, "d-small: 8192 MiB free"},
@@ -184,8 +188,8 @@ TEST(SchedulerTest, PlacesDeterministicallyWhereThereIsRoom) {
                                 ::testing::AllOf(HasSubstr("a-cordoned: cordoned"),
                                                  HasSubstr("b-silent: no heartbeat for 2m"),
                                                  HasSubstr("c-never: never sent a heartbeat"))));
-  auto gpu = PlaceWorkspace(nodes, workspaces, {1000, int64_t{1} << 30, {{"gpu", "", 1}}},
-                            TestNow());
+  auto gpu =
+      PlaceWorkspace(nodes, workspaces, {1000, int64_t{1} << 30, {{"gpu", "", 1}}}, TestNow());
   ASSERT_THAT(gpu, IsOk());
   EXPECT_THAT(gpu->resources.devices, ElementsAre(h100_1));
   EXPECT_THAT(PlaceWorkspace({}, {}, {1000, 1, {}}, TestNow()),

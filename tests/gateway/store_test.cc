@@ -1,10 +1,9 @@
-#include "gateway/sqlite_store.h"
-
 #include <sqlite3.h>
 
 #include <memory>
 #include <string>
 
+#include "gateway/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/status_matchers.h"
@@ -44,28 +43,31 @@ class StoreTest : public ::testing::Test {
     ASSERT_THAT(store_->RegisterSchema({"claims", DataClass::kPseudonymized, "/srv/claims",
                                         std::string(kSha).substr(0, 64), TestNow()}),
                 IsOk());
-    ASSERT_THAT(store_->AddGrant({0, "cancer", "claims", TestNow(), TestNow() + absl::Hours(24),
-                                  TestNow()}),
+    ASSERT_THAT(store_->AddGrant(
+                    {0, "cancer", "claims", TestNow(), TestNow() + absl::Hours(24), TestNow()}),
                 IsOk());
-    ASSERT_THAT(store_->AddTerminal({"vdi-01", TerminalClass::kDedicated, "ab12", false,
-                                     std::nullopt, TestNow()}),
+    ASSERT_THAT(store_->AddTerminal(
+                    {"vdi-01", TerminalClass::kDedicated, "ab12", false, std::nullopt, TestNow()}),
                 IsOk());
     NodeRecord node{.id = "node-a", .certificate_serial = "cd34", .address = "127.0.0.1:7443"};
     node.capacity = {8000, int64_t{32} << 30, {{"gpu", "nvidia-h100", "0"}}};
     ASSERT_THAT(store_->UpsertNode(node), IsOk());
     ASSERT_THAT(store_->RecordHeartbeat("node-a", TestNow()), IsOk());
     ASSERT_THAT(store_->SetNodeCordoned("node-a", true), IsOk());
-    WorkspaceRecord workspace{.id = "ws-1", .project = "cancer", .user = "alice",
-                              .node = "node-a", .state = WorkspaceState::kRunning};
+    WorkspaceRecord workspace{.id = "ws-1",
+                              .project = "cancer",
+                              .user = "alice",
+                              .node = "node-a",
+                              .state = WorkspaceState::kRunning};
     workspace.resources = {2000, int64_t{4} << 30, {{"gpu", "nvidia-h100", "0"}}};
     workspace.created = workspace.updated = TestNow();
     ASSERT_THAT(store_->CreateWorkspace(workspace), IsOk());
-    ASSERT_THAT(store_->CreateSession({0, std::string(64, 'f'), "alice", "vdi-01", "fp",
-                                       TestNow(), TestNow(), false}),
+    ASSERT_THAT(store_->CreateSession({0, std::string(64, 'f'), "alice", "vdi-01", "fp", TestNow(),
+                                       TestNow(), false}),
                 IsOk());
-    ASSERT_THAT(store_->AppendAuditEvent({"operator:root", "project.add", "project:cancer", "ok",
-                                          R"({"b":1,"a":2})"},
-                                         TestNow()),
+    ASSERT_THAT(store_->AppendAuditEvent(
+                    {"operator:root", "project.add", "project:cancer", "ok", R"({"b":1,"a":2})"},
+                    TestNow()),
                 IsOk());
   }
 
@@ -122,8 +124,8 @@ TEST_F(StoreTest, ErrorsNameWhatIsWrong) {
   const Case cases[] = {
       {"duplicate user", store_->CreateUser({.name = "alice", .roles = {Role::kReviewer}}),
        absl::StatusCode::kAlreadyExists, "user 'alice' already exists"},
-      {"user without role", store_->CreateUser({.name = "bob"}),
-       absl::StatusCode::kInvalidArgument, "at least one role"},
+      {"user without role", store_->CreateUser({.name = "bob"}), absl::StatusCode::kInvalidArgument,
+       "at least one role"},
       {"unknown user", store_->GetUser("bob").status(), absl::StatusCode::kNotFound,
        "no user 'bob'"},
       {"member of unknown project", store_->AddProjectMember("nope", "alice"),
@@ -142,15 +144,15 @@ TEST_F(StoreTest, ErrorsNameWhatIsWrong) {
       {"duplicate terminal",
        store_->AddTerminal({"vdi-01", TerminalClass::kStandard, "x", false, {}, TestNow()}),
        absl::StatusCode::kAlreadyExists, "terminal 'vdi-01' already exists"},
-      {"cordon unknown node", store_->SetNodeCordoned("node-z", true),
-       absl::StatusCode::kNotFound, "no node 'node-z'"},
+      {"cordon unknown node", store_->SetNodeCordoned("node-z", true), absl::StatusCode::kNotFound,
+       "no node 'node-z'"},
       {"workspace on unknown node",
-       store_->CreateWorkspace({.id = "ws-2", .project = "cancer", .user = "alice",
-                                .node = "node-z"}),
+       store_->CreateWorkspace(
+           {.id = "ws-2", .project = "cancer", .user = "alice", .node = "node-z"}),
        absl::StatusCode::kNotFound, "no node 'node-z'"},
       {"session of unknown user",
-       store_->CreateSession({0, std::string(64, 'e'), "bob", "t", "fp", TestNow(), TestNow(),
-                              false})
+       store_
+           ->CreateSession({0, std::string(64, 'e'), "bob", "t", "fp", TestNow(), TestNow(), false})
            .status(),
        absl::StatusCode::kNotFound, "no user 'bob'"},
       {"audit details not an object",
@@ -207,8 +209,8 @@ TEST_F(StoreTest, RevocationAndListing) {
   EXPECT_THAT(store_->ListRevokedSerials(), IsOkAndHolds(ElementsAre("ab12", "cd34")));
 
   KURA_ASSERT_OK_AND_ASSIGN(int64_t second,
-                            store_->CreateSession({0, std::string(64, '1'), "alice", "vdi-01",
-                                                   "fp", TestNow(), TestNow(), false}));
+                            store_->CreateSession({0, std::string(64, '1'), "alice", "vdi-01", "fp",
+                                                   TestNow(), TestNow(), false}));
   ASSERT_THAT(store_->TouchSession(second, TestNow() + absl::Minutes(3)), IsOk());
   KURA_ASSERT_OK_AND_ASSIGN(int revoked, store_->RevokeUserSessions("alice"));
   EXPECT_EQ(revoked, 2);
@@ -218,10 +220,8 @@ TEST_F(StoreTest, RevocationAndListing) {
   EXPECT_EQ(sessions[1].last_used, TestNow() + absl::Minutes(3));
 
   ASSERT_THAT(store_->SetWorkspaceState("ws-1", WorkspaceState::kClosed, TestNow()), IsOk());
-  EXPECT_THAT(store_->ListWorkspaces(std::string("node-a")),
-              IsOkAndHolds(::testing::SizeIs(1)));
-  EXPECT_THAT(store_->ListWorkspaces(std::string("node-b")),
-              IsOkAndHolds(::testing::IsEmpty()));
+  EXPECT_THAT(store_->ListWorkspaces(std::string("node-a")), IsOkAndHolds(::testing::SizeIs(1)));
+  EXPECT_THAT(store_->ListWorkspaces(std::string("node-b")), IsOkAndHolds(::testing::IsEmpty()));
 }
 
 TEST_F(StoreTest, RefusesAStoreFromANewerKura) {
