@@ -2,6 +2,7 @@
 // the library (disclosure/checker.h); exit 0 pass, 1 review, 2 fail, 3 bad input.
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -75,10 +76,12 @@ int main(int argc, char** argv) {
   auto report = kura::disclosure::RunCheckCommand(command);
   if (!report.ok()) return BadInput(std::string(report.status().message()));
   if (format == "json") {
-    std::fputs(kura::disclosure::ReportToJson(*report).dump(2).c_str(), stdout);
-    std::fputc('\n', stdout);
+    const std::string json = kura::disclosure::FormatReportJson(*report);
+    std::fwrite(json.data(), 1, json.size(), stdout);
   } else {
     std::fputs(kura::disclosure::FormatReportText(*report).c_str(), stdout);
   }
-  return kura::disclosure::ExitCodeFor(*report);
+  // The report is out; tearing down the recomputed tables would only cost time.
+  std::fflush(stdout);
+  std::_Exit(kura::disclosure::ExitCodeFor(*report));
 }

@@ -78,8 +78,8 @@ class PartScanner final : public RowVisitor {
   std::vector<std::vector<double>> samples;  // Per local cell, for median and mode only.
   IdInterner units;
   IdInterner holdings;
-  std::vector<ContributionRecord> unit_records;
-  std::vector<ContributionRecord> holding_records;
+  ContributionRecords unit_records;
+  ContributionRecords holding_records;
   int64_t rows_scanned = 0;
 
  private:

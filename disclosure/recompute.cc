@@ -83,7 +83,7 @@ absl::StatusOr<std::vector<uint32_t>> MergeCells(PartScanner& part, const std::v
   return remap;
 }
 
-void Renumber(std::vector<ContributionRecord>& records, const std::vector<uint32_t>& member_map,
+void Renumber(ContributionRecords& records, const std::vector<uint32_t>& member_map,
               const std::vector<uint32_t>& cell_map) {
   for (ContributionRecord& r : records) {
     r.unit = member_map[r.unit];
@@ -257,7 +257,7 @@ absl::StatusOr<RecomputedTable> Recompute(const Schema& schema, const TableSpec&
   // Units and holdings are summarised side by side.
   std::vector<MemberSummary> summaries[2];
   KURA_RETURN_IF_ERROR(RunParallel(2, [&](size_t i) {
-    std::vector<const std::vector<ContributionRecord>*> records;
+    std::vector<const ContributionRecords*> records;
     for (const auto& part : parts) records.push_back(i == 0 ? &part->unit_records : &part->holding_records);
     summaries[i] = SummariseUnits(records, i == 0 ? merged.units : merged.holdings, merged.keys.size(), k);
     return absl::OkStatus();

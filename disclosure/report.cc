@@ -3,67 +3,105 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "disclosure/json_writer.h"
 #include "disclosure/number.h"
 
 namespace kura::disclosure {
 namespace {
 
-nlohmann::json FindingToJson(const Finding& f) {
-  return {{"rule", f.rule}, {"verdict", std::string(VerdictName(f.verdict))}, {"detail", f.detail}};
+void WriteFinding(JsonWriter& w, const Finding& f) {
+  w.BeginObject();
+  w.Key("rule"), w.Value(f.rule);
+  w.Key("verdict"), w.Value(VerdictName(f.verdict));
+  w.Key("detail"), w.Value(f.detail);
+  w.EndObject();
 }
 
-nlohmann::json ValueToJson(const std::optional<std::string>& value) {
-  if (!value.has_value()) return nullptr;
+void WriteNumbers(JsonWriter& w, const std::vector<double>& values) {
+  w.BeginArray();
+  for (double v : values) w.Value(v);
+  w.EndArray();
+}
+
+void WriteValue(JsonWriter& w, const std::optional<std::string>& value) {
   double number = 0;
-  if (ParseNumber(*value, &number)) return number;
-  return *value;
-}
-
-nlohmann::json EvidenceToJson(const CellEvidence& e) {
-  nlohmann::json evidence = {{"units", e.units},
-                             {"rows", e.rows},
-                             {"holdings", e.holdings},
-                             {"sum", e.sum},
-                             {"top", e.top},
-                             {"missing", e.missing},
-                             {"negative_units", e.negative_units}};
-  evidence["recomputed"] = e.has_statistic ? nlohmann::json(e.statistic) : nlohmann::json();
-  if (!e.top_holdings.empty()) evidence["top_holdings"] = e.top_holdings;
-  return evidence;
-}
-
-nlohmann::json CellToJson(const CellReport& cell) {
-  nlohmann::json key = nlohmann::json::object();
-  for (const auto& [dim, value] : cell.key) key[dim] = value;
-  nlohmann::json rules = nlohmann::json::array();
-  for (const auto& f : cell.rules) rules.push_back(FindingToJson(f));
-  nlohmann::json out = {{"key", key},
-                        {"value", ValueToJson(cell.value)},
-                        {"verdict", std::string(VerdictName(cell.verdict))},
-                        {"rules", rules}};
-  out["evidence"] = cell.has_evidence ? EvidenceToJson(cell.evidence) : nlohmann::json();
-  return out;
-}
-
-nlohmann::json FileToJson(const FileReport& file) {
-  nlohmann::json reasons = nlohmann::json::array();
-  for (const auto& f : file.reasons) reasons.push_back(FindingToJson(f));
-  nlohmann::json cells = nlohmann::json::array();
-  for (const auto& c : file.cells) cells.push_back(CellToJson(c));
-  nlohmann::json out = {{"path", file.path},
-                        {"sha256", file.sha256},
-                        {"verdict", std::string(VerdictName(file.verdict))},
-                        {"verified", file.verified},
-                        {"reasons", reasons},
-                        {"cells", cells}};
-  if (!file.spec.empty()) out["spec"] = file.spec;
-  if (!file.statistic.empty()) out["statistic"] = file.statistic;
-  if (file.mitigation.has_value()) {
-    out["mitigation"] = {{"method", file.mitigation->method},
-                         {"source", file.mitigation->source},
-                         {"actions", file.mitigation->actions}};
+  if (!value.has_value()) {
+    w.Null();
+  } else if (ParseNumber(*value, &number)) {
+    w.Value(number);
+  } else {
+    w.Value(*value);
   }
-  return out;
+}
+
+void WriteEvidence(JsonWriter& w, const CellEvidence& e) {
+  w.BeginObject();
+  w.Key("units"), w.Value(e.units);
+  w.Key("rows"), w.Value(e.rows);
+  w.Key("holdings"), w.Value(e.holdings);
+  w.Key("sum"), w.Value(e.sum);
+  w.Key("top"), WriteNumbers(w, e.top);
+  w.Key("recomputed");
+  if (e.has_statistic) {
+    w.Value(e.statistic);
+  } else {
+    w.Null();
+  }
+  w.Key("missing"), w.Value(e.missing);
+  w.Key("negative_units"), w.Value(e.negative_units);
+  if (!e.top_holdings.empty()) w.Key("top_holdings"), WriteNumbers(w, e.top_holdings);
+  w.EndObject();
+}
+
+void WriteCell(JsonWriter& w, const CellReport& cell) {
+  w.BeginObject();
+  w.Key("key");
+  w.BeginObject();
+  for (const auto& [dim, value] : cell.key) w.Key(dim), w.Value(value);
+  w.EndObject();
+  w.Key("value"), WriteValue(w, cell.value);
+  w.Key("verdict"), w.Value(VerdictName(cell.verdict));
+  w.Key("rules");
+  w.BeginArray();
+  for (const auto& f : cell.rules) WriteFinding(w, f);
+  w.EndArray();
+  w.Key("evidence");
+  if (cell.has_evidence) {
+    WriteEvidence(w, cell.evidence);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
+void WriteFile(JsonWriter& w, const FileReport& file) {
+  w.BeginObject();
+  w.Key("path"), w.Value(file.path);
+  w.Key("sha256"), w.Value(file.sha256);
+  w.Key("verdict"), w.Value(VerdictName(file.verdict));
+  w.Key("verified"), w.Value(file.verified);
+  if (!file.spec.empty()) w.Key("spec"), w.Value(file.spec);
+  if (!file.statistic.empty()) w.Key("statistic"), w.Value(file.statistic);
+  w.Key("reasons");
+  w.BeginArray();
+  for (const auto& f : file.reasons) WriteFinding(w, f);
+  w.EndArray();
+  if (file.mitigation.has_value()) {
+    w.Key("mitigation");
+    w.BeginObject();
+    w.Key("method"), w.Value(file.mitigation->method);
+    w.Key("source"), w.Value(file.mitigation->source);
+    w.Key("actions");
+    w.BeginArray();
+    for (const auto& a : file.mitigation->actions) w.Value(a);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.Key("cells");
+  w.BeginArray();
+  for (const auto& c : file.cells) WriteCell(w, c);
+  w.EndArray();
+  w.EndObject();
 }
 
 std::string KeyText(const CellReport& cell) {
@@ -103,13 +141,33 @@ Verdict Report::OverallVerdict() const {
   return v;
 }
 
+std::string FormatReportJson(const Report& report) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("checker");
+  w.BeginObject();
+  w.Key("name"), w.Value("kura-sdc");
+  w.Key("version"), w.Value(kCheckerVersion);
+  w.EndObject();
+  w.Key("policy");
+  w.BeginObject();
+  w.Key("name"), w.Value(report.policy_name);
+  w.Key("sha256"), w.Value(report.policy_sha256);
+  w.EndObject();
+  w.Key("verdict"), w.Value(VerdictName(report.OverallVerdict()));
+  w.Key("files");
+  w.BeginArray();
+  for (const auto& f : report.files) WriteFile(w, f);
+  w.EndArray();
+  w.EndObject();
+  std::string out = w.Take();
+  out.push_back('\n');
+  return out;
+}
+
 nlohmann::json ReportToJson(const Report& report) {
-  nlohmann::json files = nlohmann::json::array();
-  for (const auto& f : report.files) files.push_back(FileToJson(f));
-  return {{"checker", {{"name", "kura-sdc"}, {"version", kCheckerVersion}}},
-          {"policy", {{"name", report.policy_name}, {"sha256", report.policy_sha256}}},
-          {"verdict", std::string(VerdictName(report.OverallVerdict()))},
-          {"files", files}};
+  // One writer is the source of truth for the format; this is its parse.
+  return nlohmann::json::parse(FormatReportJson(report));
 }
 
 std::string FormatReportText(const Report& report, size_t max_cells) {

@@ -67,6 +67,10 @@ struct Report {
   Verdict OverallVerdict() const;
 };
 
+// The JSON report as text (two-space indentation, keys in a fixed order, a final newline).
+std::string FormatReportJson(const Report& report);
+
+// The same as a document.
 nlohmann::json ReportToJson(const Report& report);
 
 // A readable summary: one block per file, failing and review cells listed with their rules.

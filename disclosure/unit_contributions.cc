@@ -1,10 +1,13 @@
 #include "disclosure/unit_contributions.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <memory>
 
 namespace kura::disclosure {
 
-std::vector<MemberSummary> SummariseUnits(const std::vector<const std::vector<ContributionRecord>*>& records,
+std::vector<MemberSummary> SummariseUnits(const std::vector<const ContributionRecords*>& records,
                                           size_t units, size_t cells, size_t k) {
   std::vector<uint32_t> start(units + 1, 0);
   size_t total = 0;
@@ -13,32 +16,33 @@ std::vector<MemberSummary> SummariseUnits(const std::vector<const std::vector<Co
     total += part->size();
   }
   for (size_t u = 0; u < units; ++u) start[u + 1] += start[u];
-  std::vector<ContributionRecord> sorted(total);
+  // Every slot is written by the scatter below, so the buffer is left uninitialised.
+  HugePageAllocator<ContributionRecord> allocator;
+  std::unique_ptr<ContributionRecord[], std::function<void(ContributionRecord*)>> sorted(
+      allocator.allocate(total), [&](ContributionRecord* p) { allocator.deallocate(p, total); });
   std::vector<uint32_t> next(start.begin(), start.end() - 1);
   for (const auto* part : records) {
     for (const auto& r : *part) sorted[next[r.unit]++] = r;
   }
+  // Each member's records are netted per cell in a scratch row indexed by cell: `stamp` says
+  // which member last touched a cell, `touched` lists the member's cells in order of first
+  // record, so values are summed in file order whatever the number of parts.
   std::vector<MemberSummary> summary(cells);
+  std::vector<double> net(cells, 0);
+  std::vector<uint32_t> stamp(cells, UINT32_MAX);
+  std::vector<uint32_t> touched;
   for (size_t u = 0; u < units; ++u) {
-    auto begin = sorted.begin() + start[u], end = sorted.begin() + start[u + 1];
-    // Stable, so that a unit's values are summed in file order whatever the number of parts;
-    // a unit has few records, so insertion sort, unless it has many.
-    if (end - begin > 32) {
-      std::stable_sort(begin, end, [](const ContributionRecord& a, const ContributionRecord& b) { return a.cell < b.cell; });
-    } else {
-      for (auto i = begin + 1; i < end; ++i) {
-        const ContributionRecord r = *i;
-        auto j = i;
-        for (; j > begin && (j - 1)->cell > r.cell; --j) *j = *(j - 1);
-        *j = r;
+    touched.clear();
+    for (uint32_t i = start[u]; i < start[u + 1]; ++i) {
+      const ContributionRecord& r = sorted[i];
+      if (stamp[r.cell] != u) {
+        stamp[r.cell] = static_cast<uint32_t>(u);
+        net[r.cell] = 0;
+        touched.push_back(r.cell);
       }
+      net[r.cell] += r.value;
     }
-    while (begin != end) {
-      const uint32_t cell = begin->cell;
-      double net = 0;
-      for (; begin != end && begin->cell == cell; ++begin) net += begin->value;
-      summary[cell].Add(net, k);
-    }
+    for (uint32_t cell : touched) summary[cell].Add(net[cell], k);
   }
   return summary;
 }
