@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/sqlite_store.h"
@@ -163,6 +165,36 @@ TEST_F(AuditTest, CuttingTheTailNeedsAnAnchorToBeSeen) {
   AuditChainReport wrong = Verify(AuditAnchor{2, hashes_[0]});
   EXPECT_FALSE(wrong.intact);
   EXPECT_THAT(wrong.problem, HasSubstr("anchor"));
+}
+
+TEST(AuditConcurrencyTest, ConcurrentWritersNeverForkTheChain) {
+  TempDir dir;
+  // Two connections to one file (as two gateway processes would have), two threads each.
+  auto first = SqliteStore::Open(dir.File("kura.db"));
+  auto second = SqliteStore::Open(dir.File("kura.db"));
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  std::vector<std::thread> writers;
+  std::vector<absl::Status> results(4);
+  for (int w = 0; w < 4; ++w) {
+    SqliteStore* store = (w % 2 == 0 ? *first : *second).get();
+    writers.emplace_back([store, w, &results] {
+      for (int i = 0; i < 10 && results[w].ok(); ++i) {
+        results[w] = store
+                         ->AppendAuditEvent({absl::StrCat("writer:", w), "test", "x", "ok",
+                                             absl::StrCat(R"({"i":)", i, "}")},
+                                            TestNow())
+                         .status();
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  for (const absl::Status& r : results) EXPECT_THAT(r, IsOk());
+  auto events = (*first)->ListAuditEvents();
+  ASSERT_THAT(events, IsOk());
+  EXPECT_EQ(events->size(), 40u);
+  AuditChainReport report = VerifyAuditChain(*events);
+  EXPECT_TRUE(report.intact) << report.problem;
 }
 
 TEST(AuditFormatTest, CanonicalFormSeparatesFieldsUnambiguously) {

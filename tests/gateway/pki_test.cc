@@ -38,6 +38,41 @@ CertificateRequest Valid(PeerRole role, std::string id,
                  TestNow() + absl::Hours(24 * 365));
 }
 
+// Re-signs `pem` with kura's CA after replacing its SubjectAltName and ExtendedKeyUsage
+// (nullptr: remove it): a certificate kura's CA "issued" with conflicting identity markers.
+std::string Resign(const KeyAndCertificate& ca, const std::string& pem, const char* san,
+                   const char* eku) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  bio = BIO_new_mem_buf(ca.key_pem.data(), static_cast<int>(ca.key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (cert == nullptr || key == nullptr) abort();
+  for (auto [nid, value] : {std::pair{NID_subject_alt_name, san}, {NID_ext_key_usage, eku}}) {
+    int index = X509_get_ext_by_NID(cert, nid, -1);
+    if (index >= 0) X509_EXTENSION_free(X509_delete_ext(cert, index));
+    if (value == nullptr) continue;
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, nullptr, cert, nullptr, nullptr, 0);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    if (ext == nullptr) abort();
+    X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  if (X509_sign(cert, key, EVP_sha256()) == 0) abort();
+  bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, cert);
+  char* data = nullptr;
+  long length = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(length));
+  BIO_free(bio);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return out;
+}
+
 class PkiTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -150,6 +185,63 @@ TEST_F(PkiTest, VerificationRefusesWhatItMust) {
   EXPECT_THAT(VerifyPeerCertificate(terminal.certificate_pem, terminal.certificate_pem, {},
                                     TestNow(), PeerRole::kTerminal),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a CA")));
+}
+
+TEST_F(PkiTest, ConflictingIdentityMarkersAreRefusedEvenFromKurasCa) {
+  const std::string terminal_eku = std::string("clientAuth,") + kTerminalRoleOid;
+  const std::string node_eku = std::string("serverAuth,clientAuth,") + kNodeRoleOid;
+  const std::string both_eku = terminal_eku + "," + kNodeRoleOid;
+  const std::string unknown_eku = std::string("clientAuth,") + kKuraRoleOidArc + ".9";
+  const std::string pem =
+      Issue(Valid(PeerRole::kTerminal, "vdi-01", TerminalClass::kStandard)).certificate_pem;
+  struct Case {
+    const char* name;
+    const char* san;
+    const char* eku;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"terminal role, node URI", "URI:kura://node/vdi-01", terminal_eku.c_str(),
+       "does not match its kura role terminal"},
+      {"node role, terminal URI", "URI:kura://terminal/n?class=dedicated", node_eku.c_str(),
+       "does not match its kura role node"},
+      {"two kura URIs",
+       "URI:kura://terminal/a?class=standard,URI:kura://terminal/b?class=dedicated",
+       terminal_eku.c_str(), "exactly one kura:// URI, carries 2"},
+      {"two roles", "URI:kura://terminal/a?class=standard", both_eku.c_str(),
+       "exactly one kura role, carries 2"},
+      {"no kura role", "URI:kura://terminal/a?class=standard", "clientAuth",
+       "exactly one kura role, carries 0"},
+      {"no EKU", "URI:kura://terminal/a?class=standard", nullptr, "no ExtendedKeyUsage"},
+      {"unknown role", "URI:kura://terminal/a?class=standard", unknown_eku.c_str(),
+       "unknown kura role"},
+      {"terminal without class", "URI:kura://terminal/a", terminal_eku.c_str(), "has no class"},
+      {"terminal with a made-up class", "URI:kura://terminal/a?class=root", terminal_eku.c_str(),
+       "must be 'standard' or 'dedicated'"},
+      {"node URI with a class", "URI:kura://node/a?class=dedicated", node_eku.c_str(),
+       "has a query"},
+      {"id with a slash", "URI:kura://terminal/a/b?class=standard", terminal_eku.c_str(),
+       "may contain only"},
+      {"no kura URI", "DNS:vdi-01", terminal_eku.c_str(), "exactly one kura:// URI, carries 0"},
+      {"no SAN", nullptr, terminal_eku.c_str(), "no kura:// SubjectAltName"},
+  };
+  for (const Case& c : cases) {
+    std::string forged = Resign(ca_, pem, c.san, c.eku);
+    EXPECT_THAT(ParsePeerIdentity(forged),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.error)))
+        << c.name;
+    EXPECT_THAT(
+        VerifyPeerCertificate(forged, ca_.certificate_pem, {}, TestNow(), PeerRole::kTerminal),
+        StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("not a kura peer")))
+        << c.name;
+  }
+  // The helper itself keeps a certificate valid when nothing conflicts.
+  std::string same =
+      Resign(ca_, pem, "URI:kura://terminal/vdi-01?class=dedicated", terminal_eku.c_str());
+  KURA_ASSERT_OK_AND_ASSIGN(
+      PeerIdentity identity,
+      VerifyPeerCertificate(same, ca_.certificate_pem, {}, TestNow(), PeerRole::kTerminal));
+  EXPECT_EQ(identity.terminal_class, TerminalClass::kDedicated);
 }
 
 TEST_F(PkiTest, InconsistentRequestsAreRefused) {
