@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
   std::printf("rows %lld (%.1f MB CSV), table %lld cells, mean cost, acro-default (threshold, dominance, p%%)\n",
               static_cast<long long>(rows), st.st_size / 1e6, static_cast<long long>(cells));
   std::printf("kura-sdc check (whole process, %s threads): best %.3f s, median %.3f s of %d runs, "
-              "CPU %.3f s, peak RSS %.1f MB, exit %d (2 = some cells fail, as expected)\n",
+              "CPU %.3f s, peak RSS %.1f MB, exit %d (0 pass, 1 review, 2 fail)\n",
               threads.c_str(), sdc.seconds, Median(sdc_runs), repeats, sdc.cpu_seconds,
               sdc.max_rss_kb / 1024.0, sdc.exit_code);
   std::printf("sqlite3 :memory: .import + GROUP BY (whole process): best %.3f s of %d runs, CPU %.3f s, peak RSS %.1f MB\n",
