@@ -21,6 +21,54 @@ constexpr char kUsage[] =
     "                      [--threads N] FILE...\n"
     "exit status: 0 all pass, 1 review needed, 2 something failed, 3 bad input\n";
 
+struct Flags {
+  kura::disclosure::CheckCommand command;
+  std::string format = "json";
+};
+
+// Applies one flag with its value; returns an error message or "".
+std::string ApplyFlag(const std::string& flag, const std::string& value, Flags& flags) {
+  auto& command = flags.command;
+  if (flag == "--schema") {
+    command.schema_dir = value;
+  } else if (flag == "--policy") {
+    command.policy = value;
+  } else if (flag == "--spec") {
+    command.specs.push_back(value);
+  } else if (flag == "--out") {
+    command.out_dir = value;
+  } else if (flag == "--format") {
+    if (value != "json" && value != "text") return "--format: expected json or text";
+    flags.format = value;
+  } else if (flag == "--mitigate") {
+    auto method = kura::disclosure::ParseMitigationMethod(value);
+    if (!method.ok()) return std::string(method.status().message());
+    command.mitigation = *method;
+  } else if (flag == "--threads") {
+    int& threads = command.options.threads;
+    if (!absl::SimpleAtoi(value, &threads) || threads < 1 || threads > 64) return "--threads: expected 1..64";
+  } else {
+    return absl::StrCat("unknown flag ", flag, "\n", kUsage);
+  }
+  return "";
+}
+
+// Parses argv after "check"; returns an error message or "".
+std::string ParseFlags(int argc, char** argv, Flags& flags) {
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.size() < 2 || arg[0] != '-') {
+      flags.command.files.push_back(arg);
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0 || i + 1 >= argc) return absl::StrCat(arg, " needs a value\n", kUsage);
+    std::string error = ApplyFlag(arg, argv[++i], flags);
+    if (!error.empty()) return error;
+  }
+  if (flags.command.schema_dir.empty()) return "--schema DIR is required";
+  return "";
+}
+
 int BadInput(const std::string& message) {
   std::fprintf(stderr, "kura-sdc: %s\n", message.c_str());
   return kBadInput;
@@ -29,58 +77,21 @@ int BadInput(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  using kura::disclosure::CheckCommand;
+  if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   if (argc < 2 || std::strcmp(argv[1], "check") != 0) {
-    if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
     std::fputs(kUsage, stderr);
     return kBadInput;
   }
-  CheckCommand command;
-  std::string format = "json";
-  for (int i = 2; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= argc) return false;
-      *out = argv[++i];
-      return true;
-    };
-    std::string v;
-    if (arg == "--schema" || arg == "--policy" || arg == "--spec" || arg == "--format" ||
-        arg == "--mitigate" || arg == "--out" || arg == "--threads") {
-      if (!value(&v)) return BadInput(absl::StrCat(arg, " needs a value"));
-      if (arg == "--schema") command.schema_dir = v;
-      if (arg == "--policy") command.policy = v;
-      if (arg == "--spec") command.specs.push_back(v);
-      if (arg == "--format") format = v;
-      if (arg == "--out") command.out_dir = v;
-      if (arg == "--mitigate") {
-        auto method = kura::disclosure::ParseMitigationMethod(v);
-        if (!method.ok()) return BadInput(std::string(method.status().message()));
-        command.mitigation = *method;
-      }
-      if (arg == "--threads" && (!absl::SimpleAtoi(v, &command.options.threads) ||
-                                 command.options.threads < 1 || command.options.threads > 64)) {
-        return BadInput("--threads: expected 1..64");
-      }
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      return BadInput(absl::StrCat("unknown flag ", arg, "\n", kUsage));
-    } else {
-      command.files.push_back(arg);
-    }
-  }
-  if (command.schema_dir.empty()) return BadInput("--schema DIR is required");
-  if (format != "json" && format != "text") return BadInput("--format: expected json or text");
-  auto report = kura::disclosure::RunCheckCommand(command);
+  Flags flags;
+  if (std::string error = ParseFlags(argc, argv, flags); !error.empty()) return BadInput(error);
+  auto report = kura::disclosure::RunCheckCommand(flags.command);
   if (!report.ok()) return BadInput(std::string(report.status().message()));
-  if (format == "json") {
-    const std::string json = kura::disclosure::FormatReportJson(*report);
-    std::fwrite(json.data(), 1, json.size(), stdout);
-  } else {
-    std::fputs(kura::disclosure::FormatReportText(*report).c_str(), stdout);
-  }
+  const std::string out = flags.format == "json" ? kura::disclosure::FormatReportJson(*report)
+                                                 : kura::disclosure::FormatReportText(*report);
+  std::fwrite(out.data(), 1, out.size(), stdout);
   // The report is out; tearing down the recomputed tables would only cost time.
   std::fflush(stdout);
   std::_Exit(kura::disclosure::ExitCodeFor(*report));

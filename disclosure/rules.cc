@@ -102,47 +102,54 @@ bool ValueMatches(const CellEvidence& e, const SubmittedValue& submitted, const 
   return false;
 }
 
-std::vector<Finding> JudgeCell(const CellEvidence& e, const SubmittedValue& submitted,
-                               const CellContext& context, const TableSpec& spec,
-                               const Policy& policy) {
-  std::vector<Finding> out;
-  const bool count = spec.statistic == Statistic::kCount;
-  if (submitted.present && !submitted.suppressed && spec.statistic != Statistic::kRegression) {
-    std::string detail;
-    if (!context.recomputed && !count) {
-      out.push_back({"mismatch", Verdict::kFail, absl::StrCat("submitted ", submitted.text, " but no records fall in this cell")});
-    } else if (!ValueMatches(e, submitted, spec, policy, &detail)) {
-      out.push_back({"mismatch", Verdict::kFail, detail});
-    }
+namespace {
+
+void JudgeMismatch(const CellEvidence& e, const SubmittedValue& submitted, const CellContext& context,
+                   const TableSpec& spec, const Policy& policy, std::vector<Finding>& out) {
+  if (!submitted.present || submitted.suppressed || spec.statistic == Statistic::kRegression) return;
+  std::string detail;
+  if (!context.recomputed && spec.statistic != Statistic::kCount) {
+    out.push_back({"mismatch", Verdict::kFail, absl::StrCat("submitted ", submitted.text, " but no records fall in this cell")});
+  } else if (!ValueMatches(e, submitted, spec, policy, &detail)) {
+    out.push_back({"mismatch", Verdict::kFail, detail});
   }
-  if (submitted.present && submitted.suppressed) return out;
-  const bool empty = count ? e.units == 0 : e.rows == 0;
-  if (!empty && e.units < policy.threshold) {
-    AddFinding(out, "threshold", RuleAction::kFail,
-               absl::StrCat(e.units, " distinct units < ", policy.threshold));
+}
+
+// Threshold and the holding threshold: a cell of too few units or institutions.
+void JudgeCounts(const CellEvidence& e, const CellContext& context, const TableSpec& spec,
+                 const Policy& policy, std::vector<Finding>& out) {
+  const bool empty = spec.statistic == Statistic::kCount ? e.units == 0 : e.rows == 0;
+  if (empty) return;
+  if (e.units < policy.threshold) {
+    AddFinding(out, "threshold", RuleAction::kFail, absl::StrCat(e.units, " distinct units < ", policy.threshold));
   }
-  JudgeMagnitude(e, context, spec, policy, out);
-  if (!empty && context.has_holdings && policy.holding_threshold > 0 &&
-      e.holdings < policy.holding_threshold) {
+  if (context.has_holdings && policy.holding_threshold > 0 && e.holdings < policy.holding_threshold) {
     AddFinding(out, "holding_threshold", RuleAction::kFail,
                absl::StrCat(e.holdings, " distinct holdings < ", policy.holding_threshold));
   }
-  if (count && !spec.IsStructuralZero(e.key)) {
-    if (e.units == 0) AddFinding(out, "zeros", policy.zeros, "zero cell (not declared structural)");
-    if (e.units > 0 && context.hundred_percent) {
-      AddFinding(out, "zeros", policy.zeros, "100% cell: every unit of its row falls in this column");
-    }
+}
+
+// Class disclosure in a frequency table: zero cells and 100% cells.
+void JudgeZeros(const CellEvidence& e, const CellContext& context, const TableSpec& spec,
+                const Policy& policy, std::vector<Finding>& out) {
+  if (spec.statistic != Statistic::kCount || spec.IsStructuralZero(e.key)) return;
+  if (e.units == 0) AddFinding(out, "zeros", policy.zeros, "zero cell (not declared structural)");
+  if (e.units > 0 && context.hundred_percent) {
+    AddFinding(out, "zeros", policy.zeros, "100% cell: every unit of its row falls in this column");
   }
-  if (!count && e.negative_units > 0) {
+}
+
+// Negative contributions, missing values, single-unit extremes and regression freedom.
+void JudgeValues(const CellEvidence& e, const TableSpec& spec, const Policy& policy, std::vector<Finding>& out) {
+  if (spec.statistic != Statistic::kCount && e.negative_units > 0) {
     AddFinding(out, "negative", policy.negative,
                absl::StrCat(e.negative_units, " units contribute negative amounts; dominance judged on absolute values"));
   }
-  if (!count && e.missing > 0) {
+  if (spec.statistic != Statistic::kCount && e.missing > 0) {
     AddFinding(out, "missing", policy.missing, absl::StrCat(e.missing, " records have no value"));
   }
-  const bool endpoint = (spec.statistic == Statistic::kMin && e.min_single_unit) ||
-                        (spec.statistic == Statistic::kMax && e.max_single_unit);
-  if (endpoint) {
+  if ((spec.statistic == Statistic::kMin && e.min_single_unit) ||
+      (spec.statistic == Statistic::kMax && e.max_single_unit)) {
     AddFinding(out, "endpoint", policy.endpoint,
                absl::StrCat("the ", StatisticName(spec.statistic), " is one unit's own value"));
   }
@@ -155,6 +162,20 @@ std::vector<Finding> JudgeCell(const CellEvidence& e, const SubmittedValue& subm
                               parameters, " parameters) < ", policy.dof));
     }
   }
+}
+
+}  // namespace
+
+std::vector<Finding> JudgeCell(const CellEvidence& e, const SubmittedValue& submitted,
+                               const CellContext& context, const TableSpec& spec,
+                               const Policy& policy) {
+  std::vector<Finding> out;
+  JudgeMismatch(e, submitted, context, spec, policy, out);
+  if (submitted.present && submitted.suppressed) return out;
+  JudgeCounts(e, context, spec, policy, out);
+  JudgeMagnitude(e, context, spec, policy, out);
+  JudgeZeros(e, context, spec, policy, out);
+  JudgeValues(e, spec, policy, out);
   return out;
 }
 
