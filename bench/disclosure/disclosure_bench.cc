@@ -105,83 +105,105 @@ double Median(std::vector<Timed> runs) {
   return runs[runs.size() / 2].seconds;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
   int64_t rows = 1000000;
   int repeats = 7;
   std::string dir = "/tmp/kura-disclosure-bench";
   std::string sqlite = "/usr/bin/sqlite3";
   std::string threads = "2";
+};
+
+Options ParseOptions(int argc, char** argv) {
+  Options o;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--fifo") {
+    const std::string flag = argv[i];
+    if (flag == "--fifo") {
       g_fifo = true;
       continue;
     }
     if (i + 1 >= argc) break;
-    const std::string flag = argv[i++];
-    if (flag == "--rows") (void)absl::SimpleAtoi(argv[i], &rows);
-    if (flag == "--runs") (void)absl::SimpleAtoi(argv[i], &repeats);
-    if (flag == "--dir") dir = argv[i];
-    if (flag == "--sqlite") sqlite = argv[i];
-    if (flag == "--threads") threads = argv[i];
+    const char* value = argv[++i];
+    if (flag == "--rows") (void)absl::SimpleAtoi(value, &o.rows);
+    if (flag == "--runs") (void)absl::SimpleAtoi(value, &o.repeats);
+    if (flag == "--dir") o.dir = value;
+    if (flag == "--sqlite") o.sqlite = value;
+    if (flag == "--threads") o.threads = value;
   }
-  const std::string schema = absl::StrCat(dir, "/schema-", rows);
-  ::mkdir(dir.c_str(), 0755);
+  return o;
+}
+
+// The synthetic schema for `rows`, generated once and kept in the bench directory.
+bool EnsureSchema(const std::string& schema, int64_t rows) {
   struct stat st;
-  if (::stat(absl::StrCat(schema, "/claims.csv").c_str(), &st) != 0) {
-    std::printf("generating %lld claim rows into %s ...\n", static_cast<long long>(rows), schema.c_str());
-    kura::disclosure::SynthOptions options;
-    options.rows = rows;
-    options.seed = 20240601;
-    absl::Status s = kura::disclosure::WriteSyntheticSchema(schema, options);
-    if (!s.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
-      return 1;
-    }
+  if (::stat(absl::StrCat(schema, "/claims.csv").c_str(), &st) == 0) return true;
+  std::printf("generating %lld claim rows into %s ...\n", static_cast<long long>(rows), schema.c_str());
+  kura::disclosure::SynthOptions options;
+  options.rows = rows;
+  options.seed = 20240601;
+  absl::Status s = kura::disclosure::WriteSyntheticSchema(schema, options);
+  if (!s.ok()) std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+  return s.ok();
+}
+
+// SQLite's answer, written as the researcher's submitted table and its spec. Returns the runs
+// and the number of cells, or no runs on failure.
+std::vector<Timed> RunSqlite(const Options& o, const std::string& csv, int64_t* cells) {
+  const std::string body = absl::StrCat(o.dir, "/sqlite-", o.rows, ".csv");
+  const std::vector<std::string> argv = {o.sqlite, ":memory:", "-cmd", ".mode csv", "-cmd",
+                                         absl::StrCat(".import ", csv, " claims"), kQuery};
+  std::vector<Timed> runs;
+  for (int i = 0; i < (o.rows > 2000000 ? 1 : 3); ++i) runs.push_back(RunChild(argv, body));
+  auto text = kura::disclosure::ReadFile(body);
+  if (runs[0].exit_code != 0 || !text.ok() ||
+      !kura::disclosure::WriteFile(absl::StrCat(o.dir, "/table1.csv"),
+                                   absl::StrCat("prefecture,age_band,sex,icd10,value\n", *text)).ok() ||
+      !kura::disclosure::WriteFile(absl::StrCat(o.dir, "/spec.json"), kSpec).ok()) {
+    std::fprintf(stderr, "sqlite3 failed (exit %d) or the submitted table could not be written\n", runs[0].exit_code);
+    return {};
   }
+  *cells = std::count(text->begin(), text->end(), '\n');
+  return runs;
+}
+
+std::vector<Timed> RunSdc(const Options& o, const std::string& schema) {
+  const std::vector<std::string> argv = {KURA_SDC_BIN, "check", "--schema", schema,
+                                         "--spec", absl::StrCat(o.dir, "/spec.json"),
+                                         "--threads", o.threads, "--format", "json",
+                                         absl::StrCat(o.dir, "/table1.csv")};
+  RunChild(argv, absl::StrCat(o.dir, "/report.json"));  // Warms the page cache; keeps a report.
+  std::vector<Timed> runs;
+  for (int i = 0; i < o.repeats; ++i) runs.push_back(RunChild(argv));
+  return runs;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = ParseOptions(argc, argv);
+  const std::string schema = absl::StrCat(o.dir, "/schema-", o.rows);
+  ::mkdir(o.dir.c_str(), 0755);
+  if (!EnsureSchema(schema, o.rows)) return 1;
   const std::string csv = absl::StrCat(schema, "/claims.csv");
+  struct stat st;
   ::stat(csv.c_str(), &st);
-  const std::string body = absl::StrCat(dir, "/sqlite-", rows, ".csv");
-  std::vector<std::string> sqlite_argv = {sqlite, ":memory:", "-cmd", ".mode csv", "-cmd",
-                                          absl::StrCat(".import ", csv, " claims"), kQuery};
-  std::vector<Timed> sqlite_runs;
-  const int sqlite_repeats = rows > 2000000 ? 1 : 3;
-  for (int i = 0; i < sqlite_repeats; ++i) sqlite_runs.push_back(RunChild(sqlite_argv, body));
-  if (sqlite_runs[0].exit_code != 0) {
-    std::fprintf(stderr, "sqlite3 failed (exit %d)\n", sqlite_runs[0].exit_code);
-    return 1;
-  }
-  auto body_text = kura::disclosure::ReadFile(body);
-  const std::string table = absl::StrCat(dir, "/table1.csv");
-  const std::string spec = absl::StrCat(dir, "/spec.json");
-  if (!body_text.ok() || !kura::disclosure::WriteFile(table, absl::StrCat("prefecture,age_band,sex,icd10,value\n", *body_text)).ok() ||
-      !kura::disclosure::WriteFile(spec, kSpec).ok()) {
-    std::fprintf(stderr, "cannot write the submitted table\n");
-    return 1;
-  }
-  const int64_t cells = std::count(body_text->begin(), body_text->end(), '\n');
-  std::vector<std::string> sdc_argv = {KURA_SDC_BIN, "check", "--schema", schema, "--spec", spec,
-                                       "--threads", threads, "--format", "json", table};
-  RunChild(sdc_argv, absl::StrCat(dir, "/report.json"));  // Warm the page cache.
-  std::vector<Timed> sdc_runs;
-  for (int i = 0; i < repeats; ++i) sdc_runs.push_back(RunChild(sdc_argv));
+  int64_t cells = 0;
+  const std::vector<Timed> sqlite_runs = RunSqlite(o, csv, &cells);
+  if (sqlite_runs.empty()) return 1;
+  const std::vector<Timed> sdc_runs = RunSdc(o, schema);
   const Timed sdc = Best(sdc_runs);
   const Timed lite = Best(sqlite_runs);
   std::printf("scheduling: %s\n", g_fifo ? "SCHED_FIFO (other tenants' load excluded)" : "normal (shares the CPUs with whatever else runs)");
   std::printf("rows %lld (%.1f MB CSV), table %lld cells, mean cost, acro-default (threshold, dominance, p%%)\n",
-              static_cast<long long>(rows), st.st_size / 1e6, static_cast<long long>(cells));
+              static_cast<long long>(o.rows), st.st_size / 1e6, static_cast<long long>(cells));
   std::printf("kura-sdc check (whole process, %s threads): best %.3f s, median %.3f s of %d runs, "
               "CPU %.3f s, peak RSS %.1f MB, exit %d (0 pass, 1 review, 2 fail)\n",
-              threads.c_str(), sdc.seconds, Median(sdc_runs), repeats, sdc.cpu_seconds,
+              o.threads.c_str(), sdc.seconds, Median(sdc_runs), o.repeats, sdc.cpu_seconds,
               sdc.max_rss_kb / 1024.0, sdc.exit_code);
-  std::printf("sqlite3 :memory: .import + GROUP BY (whole process): best %.3f s of %d runs, CPU %.3f s, peak RSS %.1f MB\n",
-              lite.seconds, sqlite_repeats, lite.cpu_seconds, lite.max_rss_kb / 1024.0);
+  std::printf("sqlite3 :memory: .import + GROUP BY (whole process): best %.3f s of %zu runs, CPU %.3f s, peak RSS %.1f MB\n",
+              lite.seconds, sqlite_runs.size(), lite.cpu_seconds, lite.max_rss_kb / 1024.0);
   std::printf("ratio: kura-sdc is %.1fx faster than SQLite doing the group-by alone (CPU: %.1fx); "
               "load average now %s\n",
               lite.seconds / sdc.seconds, lite.cpu_seconds / sdc.cpu_seconds, LoadAverage().c_str());
-  if (rows == 1000000) {
-    std::printf("goal < 0.150 s: %s\n", sdc.seconds < 0.150 ? "met" : "MISSED");
-  }
+  if (o.rows == 1000000) std::printf("goal < 0.150 s: %s\n", sdc.seconds < 0.150 ? "met" : "MISSED");
   return 0;
 }
