@@ -98,12 +98,13 @@ class NodeTestEnv {
   std::string manifest_sha256() const { return Sha256Hex(manifest_); }
 
   // Starts kura-node and waits until it has written its port.
-  void StartNode() {
+  void StartNode(const std::vector<std::string>& extra = {}) {
     std::string port_file = dir_ + "/port";
     std::filesystem::remove(port_file);
     std::vector<std::string> args = {
         KURA_NODE_BINARY, "serve", "--listen", "127.0.0.1:0", "--certs",     dir_ + "/certs",
         "--state",        state(), "--run",    run(),         "--port-file", port_file};
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -141,6 +142,9 @@ class NodeTestEnv {
   }
   std::unique_ptr<v1::NodeAgent::Stub> GatewayStub() { return Stub(gateway_); }
 
+  int port() const { return port_; }
+  const gateway::KeyAndCertificate& ca() const { return ca_; }
+  const gateway::KeyAndCertificate& gateway() const { return gateway_; }
   const gateway::KeyAndCertificate& terminal() const { return terminal_; }
   const gateway::KeyAndCertificate& other_node() const { return other_node_; }
   const gateway::KeyAndCertificate& foreign_gateway() const { return foreign_gateway_; }
