@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/crypto.h"
 #include "common/status.h"
 #include "gateway/admin_commands.h"
 #include "gateway/pki.h"
@@ -128,6 +129,22 @@ absl::StatusOr<CommandOutcome> PkiRevoke(CommandContext& context) {
   context.out << "certificate " << serial << " revoked\n";
   return CommandOutcome{absl::StrCat("certificate:", serial),
                         nlohmann::json{{"reason", reason}}.dump()};
+}
+
+absl::StatusOr<CommandOutcome> PkiRegisterBroker(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string dir, context.args.Required("dir"));
+  KURA_ASSIGN_OR_RETURN(std::string hex, context.args.Required("public-key"));
+  absl::StatusOr<std::string> key = HexDecode(hex);
+  if (!key.ok() || key->size() != 32) {
+    return absl::InvalidArgumentError(
+        "--public-key must be the broker's raw Ed25519 public key: 64 hex digits");
+  }
+  std::string path = VdiBrokerKeyPath(dir);
+  KURA_RETURN_IF_ERROR(WriteNewFile(path, absl::StrCat(HexEncode(*key), "\n"), 0644));
+  context.out
+      << "registered the VDI broker's key in " << path
+      << "\n(the gateway reads it at start; to rotate, remove the file and register again)\n";
+  return CommandOutcome{"vdi-broker", nlohmann::json{{"public_key", HexEncode(*key)}}.dump()};
 }
 
 }  // namespace kura::gateway::admin

@@ -69,6 +69,10 @@ PkiPaths PeerPaths(const std::string& dir, PeerRole role, absl::string_view id) 
   return {absl::StrCat(base, ".crt"), absl::StrCat(base, ".key")};
 }
 
+std::string VdiBrokerKeyPath(const std::string& dir) {
+  return absl::StrCat(dir, "/vdi-broker.pub");
+}
+
 absl::Status WriteKeyAndCertificate(const PkiPaths& paths, const KeyAndCertificate& pair) {
   std::string parent = paths.key.substr(0, paths.key.rfind('/'));
   KURA_RETURN_IF_ERROR(EnsureDirectory(parent));

@@ -5,6 +5,7 @@
 //   DIR/gateway.crt, DIR/gateway.key            the gateway's certificate
 //   DIR/nodes/<id>.crt, DIR/nodes/<id>.key      node certificates
 //   DIR/terminals/<id>.crt, DIR/terminals/<id>.key
+//   DIR/vdi-broker.pub                          the VDI broker's Ed25519 public key, hex
 // Keys are written mode 0600, certificates 0644; nothing is ever overwritten (AlreadyExists),
 // so a second `pki init` cannot replace a CA that certificates already chain to.
 // Thread-compatible (plain file I/O).
@@ -35,6 +36,9 @@ struct PkiPaths {
 };
 PkiPaths CaPaths(const std::string& dir);
 PkiPaths PeerPaths(const std::string& dir, PeerRole role, absl::string_view id);
+
+// DIR/vdi-broker.pub: where `kura-admin pki register-broker` puts the broker's key.
+std::string VdiBrokerKeyPath(const std::string& dir);
 
 // Writes a key (0600) and its certificate (0644), creating parent directories.
 absl::Status WriteKeyAndCertificate(const PkiPaths& paths, const KeyAndCertificate& pair);

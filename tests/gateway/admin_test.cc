@@ -78,6 +78,18 @@ TEST_F(AdminTest, OperatorWalkThroughIsAudited) {
   EXPECT_THAT(VerifyPeerCertificate(*node_pem, ca->certificate_pem, {}, TestNow(), PeerRole::kNode),
               IsOk());
 
+  auto broker = Ed25519GenerateKeyPair();
+  ASSERT_THAT(broker, IsOk());
+  ASSERT_EQ(Run({"pki", "register-broker", "--dir", "PKI", "--public-key",
+                 HexEncode(broker->public_key)}),
+            kAdminExitOk)
+      << err_.str();
+  auto registered = ReadTextFile(VdiBrokerKeyPath(pki_));
+  ASSERT_THAT(registered, IsOk());
+  EXPECT_EQ(*registered, HexEncode(broker->public_key) + "\n");
+  EXPECT_EQ(Run({"pki", "register-broker", "--dir", "PKI", "--public-key", "abcd"}),
+            kAdminExitUsage);
+
   ASSERT_EQ(Run({"users", "add", "alice", "--role", "researcher", "--store", "STORE"}),
             kAdminExitOk);
   std::string output = out_.str();
