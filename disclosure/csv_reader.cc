@@ -264,6 +264,10 @@ void CsvTableReader::SplitParts(int max_parts) {
   }
 }
 
+void CsvTableReader::ReleaseResidentData() {
+  if (data_ != nullptr) ::madvise(const_cast<char*>(data_), size_, MADV_DONTNEED);
+}
+
 std::string CsvTableReader::Where(size_t offset) const {
   const int64_t line = 1 + std::count(data_, data_ + offset, '\n');
   return absl::StrCat(path_, ":", line);

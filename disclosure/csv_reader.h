@@ -38,6 +38,9 @@ class CsvTableReader final : public TableReader {
     return parts_[static_cast<size_t>(part)].end - parts_[static_cast<size_t>(part)].begin;
   }
   absl::Status ScanPart(int part, RowVisitor& visitor) override;
+  // Drops the mapping's pages from this process (MADV_DONTNEED); they stay in the page cache
+  // and fault back in if a view is read again.
+  void ReleaseResidentData() override;
 
  private:
   CsvTableReader() = default;

@@ -38,6 +38,10 @@ class TableReader {
   // InvalidArgument naming the file, line and field.
   virtual absl::Status ScanPart(int part, RowVisitor& visitor) = 0;
 
+  // Tells the reader that the caller is done reading in bulk: its memory may be given back.
+  // Views it produced stay valid. The default does nothing.
+  virtual void ReleaseResidentData() {}
+
   // Index of `column` in columns(), or -1.
   int ColumnIndex(absl::string_view column) const;
 };
