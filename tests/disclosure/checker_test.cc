@@ -199,6 +199,38 @@ TEST_F(CheckerTest, RoundingRewritesCounts) {
   EXPECT_THAT(report.files[0].mitigation->actions[0], HasSubstr("region=B: 9 -> 10"));
 }
 
+TEST_F(CheckerTest, MidpointSixRoundingWithAPolicyFile) {
+  const std::string policy_path = dir_.Write("mid.json", R"({"name": "mid", "threshold": 5, "rounding": {"method": "midpoint6"}})");
+  KURA_ASSERT_OK_AND_ASSIGN(policy_, LoadPolicy(policy_path));
+  const std::string out = dir_.Write("t.csv", "region,value\nA,10\nB,9\n");
+  KURA_ASSERT_OK_AND_ASSIGN(Report report, CheckAndMitigate(schema_, policy_, {Spec(kCountSpec)}, {out},
+                                                            MitigationMethod::kRound, dir_.Path("mid")));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string written, ReadFile(dir_.Path("mid/t.csv")));
+  EXPECT_EQ(written, "region,value\nA,9\nB,9\n");  // 6 * ceil(x / 6) - 3 for 10 and 9.
+  EXPECT_EQ(report.files[0].verdict, Verdict::kPass);
+  EXPECT_EQ(report.policy_name, "mid");
+}
+
+TEST_F(CheckerTest, OpenSafelyRedactsSevenAndKeepsEight) {
+  KURA_ASSERT_OK_AND_ASSIGN(policy_, NamedPolicy("opensafely"));
+  const std::string out = dir_.Write("t.csv", "region,value\nA,10\n");
+  Report report = Check({out}, {Spec(R"({"schema": "tiny", "table": "claims", "output": "t.csv", "rows": ["region"],
+      "statistic": "count", "filter": [{"column": "patient_id", "op": "in", "value": ["pa0", "pa1", "pa2", "pa3", "pa4", "pa5", "pa6"]}]})")});
+  EXPECT_THAT(Rules(report.files[0].cells[0]), ElementsAre("mismatch", "threshold"));  // 7 units.
+  const std::string eight = dir_.Write("e.csv", "region,value\nA,8\n");
+  report = Check({eight}, {Spec(R"({"schema": "tiny", "table": "claims", "output": "e.csv", "rows": ["region"],
+      "statistic": "count", "filter": [{"column": "patient_id", "op": "in", "value": ["pa0", "pa1", "pa2", "pa3", "pa4", "pa5", "pa6", "pa7"]}]})")});
+  EXPECT_THAT(Rules(report.files[0].cells[0]), IsEmpty());
+}
+
+TEST_F(CheckerTest, TsvSubmittedTable) {
+  const std::string out = dir_.Write("t.tsv", "region\tvalue\nA\t10\nB\t9\n");
+  Report report = Check({out}, {Spec(R"({"schema": "tiny", "table": "claims", "output": "t.tsv", "rows": ["region"], "statistic": "count"})")});
+  ASSERT_EQ(report.files[0].cells.size(), 2u);
+  EXPECT_THAT(Rules(report.files[0].cells[0]), IsEmpty());
+  EXPECT_THAT(Rules(report.files[0].cells[1]), ElementsAre("threshold"));
+}
+
 struct BadInput {
   std::string name;
   std::string spec;
