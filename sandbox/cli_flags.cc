@@ -44,10 +44,10 @@ absl::Status SetSize(absl::string_view flag, const std::string& text, uint64_t* 
   return absl::OkStatus();
 }
 
-#define KURA_SIZE_FLAG(field)                                                       \
+#define KURA_SIZE_FLAG(flag, field)                                                 \
   [](const std::vector<std::string>& v, v1::SandboxSpec* s) {                      \
     uint64_t size = 0;                                                              \
-    KURA_RETURN_IF_ERROR(SetSize("--" #field, v[0], &size));                        \
+    KURA_RETURN_IF_ERROR(SetSize(flag, v[0], &size));                               \
     s->mutable_limits()->set_##field(size);                                         \
     return absl::OkStatus();                                                        \
   }
@@ -84,9 +84,9 @@ const Flag kFlags[] = {
      }},
     {"--dev", 1, [](const auto& v, v1::SandboxSpec* s) { s->add_devices(v[0]); return absl::OkStatus(); }},
     {"--mount-sys", 0, [](const auto&, v1::SandboxSpec* s) { s->set_mount_sys(true); return absl::OkStatus(); }},
-    {"--memory", 1, KURA_SIZE_FLAG(memory_bytes)},
-    {"--disk", 1, KURA_SIZE_FLAG(disk_bytes)},
-    {"--fsize", 1, KURA_SIZE_FLAG(file_size_bytes)},
+    {"--memory", 1, KURA_SIZE_FLAG("--memory", memory_bytes)},
+    {"--disk", 1, KURA_SIZE_FLAG("--disk", disk_bytes)},
+    {"--fsize", 1, KURA_SIZE_FLAG("--fsize", file_size_bytes)},
     {"--cpus", 1,
      [](const auto& v, v1::SandboxSpec* s) {
        double cpus = 0;

@@ -84,6 +84,9 @@ void SuperviseWorkload(pid_t workload, const ChildPlan& plan) noexcept {
     siginfo_t info;
     int sig = sigwaitinfo(&all, &info);
     if (sig < 0) continue;
+    // SIGWINCH is the terminal's business: the pty signals the workload itself on a resize,
+    // and init (in the launcher's process group) would only pass on the launcher's own.
+    if (sig == SIGWINCH) continue;
     if (sig != SIGCHLD) {
       kill(workload, sig);
       continue;
