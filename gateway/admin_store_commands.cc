@@ -93,6 +93,51 @@ absl::StatusOr<CommandOutcome> UsersList(CommandContext& context) {
   return Outcome("users");
 }
 
+absl::StatusOr<CommandOutcome> UsersLock(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string name, Positional(context, 0, "the user's NAME"));
+  KURA_RETURN_IF_ERROR(context.store->SetUserLocked(name, true));
+  KURA_ASSIGN_OR_RETURN(int ended, context.store->RevokeUserSessions(name));
+  context.out << "locked '" << name << "' and ended " << ended << " session(s)\n";
+  return Outcome(absl::StrCat("user:", name), {{"sessions_ended", ended}});
+}
+
+// ---- sessions -------------------------------------------------------------------------------
+
+absl::StatusOr<CommandOutcome> SessionsList(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string user, Positional(context, 0, "USER"));
+  KURA_ASSIGN_OR_RETURN(std::vector<SessionRecord> sessions, context.store->ListSessions(user));
+  for (const SessionRecord& s : sessions) {
+    context.out << s.id << "\t" << s.terminal_id << "\tcreated=" << Utc(s.created)
+                << "\tlast_used=" << Utc(s.last_used) << "\t" << (s.revoked ? "ended" : "live")
+                << "\n";
+  }
+  return Outcome(absl::StrCat("user:", user));
+}
+
+absl::StatusOr<CommandOutcome> SessionsRevoke(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string user, Positional(context, 0, "USER"));
+  std::optional<std::string> id_text = context.args.Flag("id");
+  if (!id_text.has_value()) {
+    KURA_ASSIGN_OR_RETURN(int ended, context.store->RevokeUserSessions(user));
+    context.out << "ended " << ended << " session(s) of '" << user << "'\n";
+    return Outcome(absl::StrCat("user:", user), {{"sessions_ended", ended}});
+  }
+  int64_t id = 0;
+  if (!absl::SimpleAtoi(*id_text, &id)) {
+    return absl::InvalidArgumentError(absl::StrCat("--id '", *id_text, "' is not a number"));
+  }
+  // Only a session of USER, so a typo in the id cannot end someone else's.
+  KURA_ASSIGN_OR_RETURN(std::vector<SessionRecord> sessions, context.store->ListSessions(user));
+  bool found = false;
+  for (const SessionRecord& s : sessions) found = found || s.id == id;
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat("'", user, "' has no session ", id));
+  }
+  KURA_RETURN_IF_ERROR(context.store->RevokeSession(id));
+  context.out << "ended session " << id << " of '" << user << "'\n";
+  return Outcome(absl::StrCat("user:", user), {{"session", id}});
+}
+
 // ---- projects, schemas and grants -----------------------------------------------------------
 
 absl::StatusOr<CommandOutcome> ProjectsAdd(CommandContext& context) {

@@ -113,6 +113,23 @@ TEST_F(AdminTest, OperatorWalkThroughIsAudited) {
   EXPECT_EQ(Run({"users", "unlock", "alice", "--store", "STORE"}), kAdminExitOk);
   EXPECT_EQ(Run({"users", "unlock", "nobody", "--store", "STORE"}), kAdminExitFailed);
   EXPECT_THAT(err_.str(), HasSubstr("no user 'nobody'"));
+  {
+    auto store = SqliteStore::Open(store_);
+    ASSERT_THAT(store, IsOk());
+    for (char c : {'1', '2'}) {
+      ASSERT_THAT((*store)->CreateSession({0, std::string(64, c), "alice", "vdi-01", "fp",
+                                           TestNow(), TestNow(), false}),
+                  IsOk());
+    }
+  }
+  EXPECT_EQ(Run({"sessions", "revoke", "alice", "--id", "99", "--store", "STORE"}),
+            kAdminExitFailed);
+  EXPECT_THAT(err_.str(), HasSubstr("'alice' has no session 99"));
+  ASSERT_EQ(Run({"sessions", "revoke", "alice", "--id", "1", "--store", "STORE"}), kAdminExitOk);
+  ASSERT_EQ(Run({"users", "lock", "alice", "--store", "STORE"}), kAdminExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("ended 1 session(s)"));
+  ASSERT_EQ(Run({"sessions", "list", "alice", "--store", "STORE"}), kAdminExitOk);
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("live")));
   ASSERT_EQ(Run({"terminals", "revoke", "vdi-01", "--store", "STORE"}), kAdminExitOk);
   ASSERT_EQ(Run({"terminals", "list", "--store", "STORE"}), kAdminExitOk);
   EXPECT_THAT(out_.str(), HasSubstr("vdi-01\tdedicated"));
@@ -121,15 +138,16 @@ TEST_F(AdminTest, OperatorWalkThroughIsAudited) {
   std::vector<AuditEvent> events = Events();
   std::vector<std::string> actions;
   for (const AuditEvent& e : events) actions.push_back(e.entry.action + ":" + e.entry.outcome);
-  EXPECT_THAT(actions, ::testing::ElementsAre("pki.issue-terminal:ok", "users.add:ok",
-                                              "projects.add:ok", "projects.add-member:ok",
-                                              "schemas.add:ok", "grants.add:ok", "users.unlock:ok",
-                                              "users.unlock:failed", "terminals.revoke:ok"));
+  EXPECT_THAT(actions, ::testing::ElementsAre(
+                           "pki.issue-terminal:ok", "users.add:ok", "projects.add:ok",
+                           "projects.add-member:ok", "schemas.add:ok", "grants.add:ok",
+                           "users.unlock:ok", "users.unlock:failed", "sessions.revoke:failed",
+                           "sessions.revoke:ok", "users.lock:ok", "terminals.revoke:ok"));
   EXPECT_EQ(events[1].entry.actor, "os-user:tester");
   EXPECT_THAT(events[1].entry.details_json, ::testing::Not(HasSubstr(secret_b32)));
 
   ASSERT_EQ(Run({"audit", "verify", "--store", "STORE"}), kAdminExitOk) << err_.str();
-  EXPECT_THAT(out_.str(), HasSubstr("intact: 9 events"));
+  EXPECT_THAT(out_.str(), HasSubstr("intact: 12 events"));
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(store_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
