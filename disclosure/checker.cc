@@ -51,7 +51,8 @@ Verdict Fold(const std::vector<Finding>& findings) {
 // Cells of a frequency table that hold every unit of their row (class disclosure): the row's
 // only non-zero cell among at least two that are not structural zeros. The row's cells are the
 // recomputed ones and the submitted ones, joined as keys with \x1f.
-absl::flat_hash_set<std::string> HundredPercentCells(const RecomputedTable& table, const SubmittedTable& submitted,
+absl::flat_hash_set<std::string> HundredPercentCells(const RecomputedTable& table,
+                                                     const SubmittedTable& submitted,
                                                      const TableSpec& spec) {
   absl::flat_hash_set<std::string> out;
   if (spec.statistic != Statistic::kCount || spec.cols.empty()) return out;
@@ -66,7 +67,8 @@ absl::flat_hash_set<std::string> HundredPercentCells(const RecomputedTable& tabl
   std::map<std::vector<std::string>, Row> rows;
   for (const auto& [key, n] : units) {
     if (spec.IsStructuralZero(key)) continue;
-    Row& row = rows[std::vector<std::string>(key.begin(), key.begin() + static_cast<long>(spec.rows.size()))];
+    Row& row = rows[std::vector<std::string>(key.begin(),
+                                             key.begin() + static_cast<long>(spec.rows.size()))];
     ++row.cells;
     if (n > 0) ++row.non_zero, row.last = &key;
   }
@@ -105,10 +107,12 @@ absl::Status CheckSpecifiedTable(const Schema& schema, const Policy& policy, con
   KURA_ASSIGN_OR_RETURN(std::vector<std::string> header, ReadCsvHeader(table->path));
   KURA_RETURN_IF_ERROR(ValidateTableSpec(spec, schema, header));
   KURA_ASSIGN_OR_RETURN(CsvDocument doc, ParseCsv(content, file.report.path, file.delimiter));
-  for (auto& f : CheckTableContent(doc, schema, policy)) file.report.reasons.push_back(std::move(f));
+  for (auto& f : CheckTableContent(doc, schema, policy))
+    file.report.reasons.push_back(std::move(f));
   RecomputeOptions recompute_options;
   recompute_options.threads = options.threads;
-  recompute_options.top_contributions = std::max({5, policy.dominance_n, policy.holding_dominance_n});
+  recompute_options.top_contributions =
+      std::max({5, policy.dominance_n, policy.holding_dominance_n});
   KURA_ASSIGN_OR_RETURN(RecomputedTable recomputed, Recompute(schema, spec, recompute_options));
   file.report.verified = true;
   file.report.spec = spec.source;
@@ -123,7 +127,8 @@ absl::Status CheckSpecifiedTable(const Schema& schema, const Policy& policy, con
     file.document = std::move(doc);
     return absl::OkStatus();
   }
-  KURA_ASSIGN_OR_RETURN(SubmittedTable submitted, InterpretSubmittedTable(std::move(doc), file.report.path, spec));
+  KURA_ASSIGN_OR_RETURN(SubmittedTable submitted,
+                        InterpretSubmittedTable(std::move(doc), file.report.path, spec));
   absl::flat_hash_map<std::string, const CellEvidence*> index;
   for (const auto& e : recomputed.cells) index[absl::StrJoin(e.key, "\x1f")] = &e;
   const auto hundred = HundredPercentCells(recomputed, submitted, spec);
@@ -133,16 +138,19 @@ absl::Status CheckSpecifiedTable(const Schema& schema, const Policy& policy, con
     auto it = index.find(joined);
     const CellEvidence* e = it == index.end() ? nullptr : it->second;
     if (e != nullptr && e->rows > 0) ++matched;
-    file.report.cells.push_back(JudgeSubmitted(s.key, submitted.ValueOf(s), e, hundred.contains(joined),
-                                               recomputed.has_holdings, spec, policy));
+    file.report.cells.push_back(JudgeSubmitted(s.key, submitted.ValueOf(s), e,
+                                               hundred.contains(joined), recomputed.has_holdings,
+                                               spec, policy));
     file.locations.push_back(CellLocation{s.row, s.column});
   }
   size_t with_rows = 0;
   for (const auto& e : recomputed.cells) with_rows += e.rows > 0 ? 1 : 0;
   if (matched < with_rows) {
-    file.report.reasons.push_back(Reason("absent_cells", Verdict::kPass,
-                                         absl::StrCat(with_rows - matched,
-                                                      " cells with records are not in the submitted table (treated as suppressed)")));
+    file.report.reasons.push_back(
+        Reason("absent_cells", Verdict::kPass,
+               absl::StrCat(
+                   with_rows - matched,
+                   " cells with records are not in the submitted table (treated as suppressed)")));
   }
   file.document = std::move(submitted.document);
   return absl::OkStatus();
@@ -165,17 +173,22 @@ std::vector<Finding> JudgeUnverifiedCount(double v, const Policy& policy) {
   std::vector<Finding> rules;
   if (v == 0) {
     if (policy.zeros != RuleAction::kAllow) {
-      rules.push_back({"zeros", policy.zeros == RuleAction::kFail ? Verdict::kFail : Verdict::kReview, "zero cell"});
+      rules.push_back({"zeros",
+                       policy.zeros == RuleAction::kFail ? Verdict::kFail : Verdict::kReview,
+                       "zero cell"});
     }
     return rules;
   }
   if (v < policy.threshold) {
-    rules.push_back({"threshold", Verdict::kFail, absl::StrCat(FormatNumber(v), " < ", policy.threshold, " (count as given)")});
-  }
-  if (policy.unverified_count_threshold > 0 && v < static_cast<double>(policy.unverified_count_threshold)) {
     rules.push_back({"threshold", Verdict::kFail,
-                     absl::StrCat(FormatNumber(v), " < ", policy.unverified_count_threshold,
-                                  ", the floor for counts whose units (patients or records) are unknown")});
+                     absl::StrCat(FormatNumber(v), " < ", policy.threshold, " (count as given)")});
+  }
+  if (policy.unverified_count_threshold > 0 &&
+      v < static_cast<double>(policy.unverified_count_threshold)) {
+    rules.push_back(
+        {"threshold", Verdict::kFail,
+         absl::StrCat(FormatNumber(v), " < ", policy.unverified_count_threshold,
+                      ", the floor for counts whose units (patients or records) are unknown")});
   }
   return rules;
 }
@@ -195,17 +208,23 @@ void CheckUnspecifiedTable(const Schema& schema, const Policy& policy, CheckedFi
       if (!IsInteger(row[c], &v) || v < 0) integers = false;
     }
     const bool count = integers && !IsSchemaColumnName(schema, doc.header[c]);
-    if (count) counts.push_back(c); else labels.push_back(c);
+    if (count)
+      counts.push_back(c);
+    else
+      labels.push_back(c);
     if (numbers && !integers) magnitude = true;
   }
-  file.report.reasons.push_back(Reason("unverified", Verdict::kReview,
-                                       "no table spec: counts checked as given, not recomputed; supply the spec to verify them"));
+  file.report.reasons.push_back(Reason(
+      "unverified", Verdict::kReview,
+      "no table spec: counts checked as given, not recomputed; supply the spec to verify them"));
   if (magnitude) {
-    file.report.reasons.push_back(Reason("unverified", Verdict::kReview,
-                                         "non-integer values cannot be judged without a table spec; supply the underlying table"));
+    file.report.reasons.push_back(Reason(
+        "unverified", Verdict::kReview,
+        "non-integer values cannot be judged without a table spec; supply the underlying table"));
   }
   if (counts.empty()) {
-    file.report.reasons.push_back(Reason("unverified", Verdict::kReview, "no count column recognised; supply the underlying table"));
+    file.report.reasons.push_back(Reason(
+        "unverified", Verdict::kReview, "no count column recognised; supply the underlying table"));
     return;
   }
   file.frequency = true;
@@ -216,7 +235,8 @@ void CheckUnspecifiedTable(const Schema& schema, const Policy& policy, CheckedFi
       if (counts.size() > 1) cell.key.emplace_back("column", doc.header[c]);
       cell.value = doc.rows[r][c];
       double v = 0;
-      if (!IsSuppressedText(doc.rows[r][c]) && ParseNumber(doc.rows[r][c], &v)) cell.rules = JudgeUnverifiedCount(v, policy);
+      if (!IsSuppressedText(doc.rows[r][c]) && ParseNumber(doc.rows[r][c], &v))
+        cell.rules = JudgeUnverifiedCount(v, policy);
       cell.verdict = Fold(cell.rules);
       file.report.cells.push_back(std::move(cell));
       file.locations.push_back(CellLocation{r, c});
@@ -230,7 +250,8 @@ absl::Status CheckUnspecified(const Schema& schema, const Policy& policy, absl::
   switch (KindOf(ext)) {
     case FileKind::kTable: {
       KURA_ASSIGN_OR_RETURN(CsvDocument doc, ParseCsv(content, file.report.path, file.delimiter));
-      for (auto& f : CheckTableContent(doc, schema, policy)) file.report.reasons.push_back(std::move(f));
+      for (auto& f : CheckTableContent(doc, schema, policy))
+        file.report.reasons.push_back(std::move(f));
       CollectIdentifierCandidates(doc, &file.candidates);
       for (const auto& h : doc.header) {
         if (h.size() >= 2) file.candidates.insert(h);
@@ -243,12 +264,12 @@ absl::Status CheckUnspecified(const Schema& schema, const Policy& policy, absl::
     case FileKind::kJson:
       for (auto& f : CheckTextContent(content, policy)) file.report.reasons.push_back(std::move(f));
       CollectIdentifierCandidates(content, &file.candidates);
-      file.report.reasons.push_back(Reason("no_spec", Verdict::kReview,
-                                           "text without a table spec: supply the underlying table"));
+      file.report.reasons.push_back(Reason(
+          "no_spec", Verdict::kReview, "text without a table spec: supply the underlying table"));
       return absl::OkStatus();
     case FileKind::kFigure:
-      file.report.reasons.push_back(Reason("no_spec", Verdict::kReview,
-                                           "figure without a table spec: supply the underlying table"));
+      file.report.reasons.push_back(Reason(
+          "no_spec", Verdict::kReview, "figure without a table spec: supply the underlying table"));
       return absl::OkStatus();
     case FileKind::kOther:
       return absl::OkStatus();
@@ -256,13 +277,14 @@ absl::Status CheckUnspecified(const Schema& schema, const Policy& policy, absl::
   return absl::OkStatus();
 }
 
-absl::StatusOr<const TableSpec*> SpecFor(const std::string& path, const std::vector<TableSpec>& specs) {
+absl::StatusOr<const TableSpec*> SpecFor(const std::string& path,
+                                         const std::vector<TableSpec>& specs) {
   const TableSpec* found = nullptr;
   for (const auto& spec : specs) {
     if (BaseName(spec.output) != BaseName(path)) continue;
     if (found != nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(spec.source, ": describes ", BaseName(path), " as ",
-                                                     found->source, " already does"));
+      return absl::InvalidArgumentError(absl::StrCat(spec.source, ": describes ", BaseName(path),
+                                                     " as ", found->source, " already does"));
     }
     found = &spec;
   }
@@ -270,8 +292,8 @@ absl::StatusOr<const TableSpec*> SpecFor(const std::string& path, const std::vec
 }
 
 absl::StatusOr<CheckedFile> CheckOneFile(const Schema& schema, const Policy& policy,
-                                         const std::vector<TableSpec>& specs, const std::string& path,
-                                         const CheckOptions& options) {
+                                         const std::vector<TableSpec>& specs,
+                                         const std::string& path, const CheckOptions& options) {
   CheckedFile file;
   file.report.path = path;
   KURA_ASSIGN_OR_RETURN(std::string content, ReadFile(path));
@@ -281,7 +303,8 @@ absl::StatusOr<CheckedFile> CheckOneFile(const Schema& schema, const Policy& pol
   KURA_ASSIGN_OR_RETURN(const TableSpec* spec, SpecFor(path, specs));
   if (spec != nullptr) {
     if (KindOf(FileExtension(path)) != FileKind::kTable) {
-      return absl::InvalidArgumentError(absl::StrCat(spec->source, ".output: ", path, " is not a CSV or TSV table"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(spec->source, ".output: ", path, " is not a CSV or TSV table"));
     }
     KURA_RETURN_IF_ERROR(CheckSpecifiedTable(schema, policy, *spec, content, options, file));
   } else {
@@ -295,8 +318,9 @@ absl::StatusOr<std::vector<CheckedFile>> CheckAll(const Schema& schema, const Po
                                                   const std::vector<std::string>& files,
                                                   const CheckOptions& options) {
   for (const auto& spec : specs) {
-    const bool used = std::any_of(files.begin(), files.end(),
-                                  [&](const std::string& f) { return BaseName(f) == BaseName(spec.output); });
+    const bool used = std::any_of(files.begin(), files.end(), [&](const std::string& f) {
+      return BaseName(f) == BaseName(spec.output);
+    });
     if (!used) {
       return absl::InvalidArgumentError(absl::StrCat(spec.source, ".output: \"", spec.output,
                                                      "\" is not among the files to check"));
@@ -309,12 +333,15 @@ absl::StatusOr<std::vector<CheckedFile>> CheckAll(const Schema& schema, const Po
     candidates.insert(file.candidates.begin(), file.candidates.end());
     checked.push_back(std::move(file));
   }
-  KURA_ASSIGN_OR_RETURN(auto identifiers, FindIdentifierValues(schema, candidates, options.threads));
+  KURA_ASSIGN_OR_RETURN(auto identifiers,
+                        FindIdentifierValues(schema, candidates, options.threads));
   for (auto& file : checked) {
     for (const auto& value : file.candidates) {
       if (identifiers.contains(value)) {
-        file.report.reasons.push_back(Reason("identifier_value", Verdict::kFail,
-                                             absl::StrCat("\"", value, "\" is a unit or holding identifier of schema ", schema.name)));
+        file.report.reasons.push_back(
+            Reason("identifier_value", Verdict::kFail,
+                   absl::StrCat("\"", value, "\" is a unit or holding identifier of schema ",
+                                schema.name)));
       }
     }
     file.report.Finish();
@@ -334,16 +361,20 @@ Report MakeReport(const Policy& policy, std::vector<CheckedFile>& files) {
 
 absl::StatusOr<Report> CheckFiles(const Schema& schema, const Policy& policy,
                                   const std::vector<TableSpec>& specs,
-                                  const std::vector<std::string>& files, const CheckOptions& options) {
-  KURA_ASSIGN_OR_RETURN(std::vector<CheckedFile> checked, CheckAll(schema, policy, specs, files, options));
+                                  const std::vector<std::string>& files,
+                                  const CheckOptions& options) {
+  KURA_ASSIGN_OR_RETURN(std::vector<CheckedFile> checked,
+                        CheckAll(schema, policy, specs, files, options));
   return MakeReport(policy, checked);
 }
 
 absl::StatusOr<Report> CheckAndMitigate(const Schema& schema, const Policy& policy,
                                         const std::vector<TableSpec>& specs,
-                                        const std::vector<std::string>& files, MitigationMethod method,
-                                        const std::string& out_dir, const CheckOptions& options) {
-  KURA_ASSIGN_OR_RETURN(std::vector<CheckedFile> checked, CheckAll(schema, policy, specs, files, options));
+                                        const std::vector<std::string>& files,
+                                        MitigationMethod method, const std::string& out_dir,
+                                        const CheckOptions& options) {
+  KURA_ASSIGN_OR_RETURN(std::vector<CheckedFile> checked,
+                        CheckAll(schema, policy, specs, files, options));
   if (method == MitigationMethod::kNone) return MakeReport(policy, checked);
   if (::mkdir(out_dir.c_str(), 0750) != 0 && errno != EEXIST) return ErrnoError("mkdir", out_dir);
   std::vector<std::string> next_files;
@@ -353,16 +384,19 @@ absl::StatusOr<Report> CheckAndMitigate(const Schema& schema, const Policy& poli
       next_files.push_back(file.report.path);
       continue;
     }
-    MitigationReport m = MitigateDocument(*file.document, file.report, file.locations, file.frequency, method, policy);
+    MitigationReport m = MitigateDocument(*file.document, file.report, file.locations,
+                                          file.frequency, method, policy);
     const std::string out = absl::StrCat(out_dir, "/", BaseName(file.report.path));
     if (out == file.report.path) {
-      return absl::InvalidArgumentError(absl::StrCat("--out: writing ", out, " would overwrite the checked file"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--out: writing ", out, " would overwrite the checked file"));
     }
     KURA_RETURN_IF_ERROR(WriteFile(out, FormatCsv(*file.document, file.delimiter)));
     done[out] = std::move(m);
     next_files.push_back(out);
   }
-  KURA_ASSIGN_OR_RETURN(std::vector<CheckedFile> rechecked, CheckAll(schema, policy, specs, next_files, options));
+  KURA_ASSIGN_OR_RETURN(std::vector<CheckedFile> rechecked,
+                        CheckAll(schema, policy, specs, next_files, options));
   for (auto& file : rechecked) {
     auto it = done.find(file.report.path);
     if (it != done.end()) file.report.mitigation = it->second;

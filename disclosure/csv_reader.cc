@@ -174,7 +174,8 @@ std::string FieldName(const std::vector<std::string>& columns, size_t index) {
 absl::Status CheckHeader(const std::vector<std::string>& columns) {
   absl::flat_hash_set<std::string> seen;
   for (size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i].empty()) return absl::InvalidArgumentError(absl::StrCat("header field ", i + 1, " is empty"));
+    if (columns[i].empty())
+      return absl::InvalidArgumentError(absl::StrCat("header field ", i + 1, " is empty"));
     if (!seen.insert(columns[i]).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("header field ", i + 1, ": column \"", columns[i], "\" appears twice"));
@@ -204,8 +205,10 @@ absl::StatusOr<std::unique_ptr<CsvTableReader>> CsvTableReader::Open(const std::
   if (!fd) return ErrnoError("open", path);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return ErrnoError("fstat", path);
-  if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
-  if (st.st_size == 0) return absl::InvalidArgumentError(absl::StrCat(path, ":1: empty file, no header row"));
+  if (!S_ISREG(st.st_mode))
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+  if (st.st_size == 0)
+    return absl::InvalidArgumentError(absl::StrCat(path, ":1: empty file, no header row"));
   std::unique_ptr<CsvTableReader> reader(new CsvTableReader());
   reader->path_ = path;
   reader->delimiter_ = delimiter;
@@ -235,7 +238,8 @@ absl::Status CsvTableReader::ReadHeader() {
   }
   columns_.clear();
   for (absl::string_view f : fields) columns_.emplace_back(f);
-  if (absl::Status s = CheckHeader(columns_); !s.ok()) return Annotate(s, absl::StrCat(path_, ":1"));
+  if (absl::Status s = CheckHeader(columns_); !s.ok())
+    return Annotate(s, absl::StrCat(path_, ":1"));
   parts_.front().begin = static_cast<size_t>(p - data_);
   parts_.front().end = size_;
   return absl::OkStatus();
@@ -291,9 +295,8 @@ absl::Status CsvTableReader::ScanPart(int part_index, RowVisitor& visitor) {
           absl::StrCat(Where(offset), ": ", FieldName(columns_, fields.size()), ": ", error));
     }
     if (fields.size() != width) {
-      return absl::InvalidArgumentError(absl::StrCat(Where(offset), ": expected ", width,
-                                                     " fields as in the header, found ",
-                                                     fields.size()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          Where(offset), ": expected ", width, " fields as in the header, found ", fields.size()));
     }
     absl::Status status = visitor.OnRow(fields);
     if (!status.ok()) return Annotate(status, Where(offset));
@@ -307,7 +310,8 @@ absl::StatusOr<CsvDocument> ParseCsv(absl::string_view text, absl::string_view s
   const char* begin = text.data() + SkipBom(text);
   const char* p = begin;
   const char* end = text.data() + text.size();
-  if (p == end) return absl::InvalidArgumentError(absl::StrCat(source, ":1: empty file, no header row"));
+  if (p == end)
+    return absl::InvalidArgumentError(absl::StrCat(source, ":1: empty file, no header row"));
   std::deque<std::string> unescaped;
   std::vector<absl::string_view> fields;
   CsvDocument doc;
@@ -320,22 +324,23 @@ absl::StatusOr<CsvDocument> ParseCsv(absl::string_view text, absl::string_view s
     counted = p;
     const char* error = ParseRecord(classes, p, end, fields, unescaped);
     if (error != nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ":", line, ": ", FieldName(doc.header, fields.size()), ": ", error));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ":", line, ": ", FieldName(doc.header, fields.size()), ": ", error));
     }
     std::vector<std::string> row;
     row.reserve(fields.size());
     for (absl::string_view f : fields) row.emplace_back(f);
     if (header) {
       doc.header = std::move(row);
-      if (absl::Status s = CheckHeader(doc.header); !s.ok()) return Annotate(s, absl::StrCat(source, ":1"));
+      if (absl::Status s = CheckHeader(doc.header); !s.ok())
+        return Annotate(s, absl::StrCat(source, ":1"));
       header = false;
       continue;
     }
     if (row.size() != doc.header.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ":", line, ": expected ",
-                                                     doc.header.size(),
-                                                     " fields as in the header, found ", row.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ":", line, ": expected ", doc.header.size(),
+                       " fields as in the header, found ", row.size()));
     }
     doc.rows.push_back(std::move(row));
     doc.lines.push_back(line);
@@ -363,8 +368,8 @@ std::string FormatCsv(const CsvDocument& document, char delimiter) {
     for (size_t i = 0; i < row.size(); ++i) {
       if (i > 0) out.push_back(delimiter);
       const std::string& field = row[i];
-      const bool quote = field.find_first_of(std::string{delimiter, '"', '\r', '\n'}) !=
-                         std::string::npos;
+      const bool quote =
+          field.find_first_of(std::string{delimiter, '"', '\r', '\n'}) != std::string::npos;
       if (!quote) {
         out += field;
         continue;

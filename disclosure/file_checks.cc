@@ -13,16 +13,17 @@ namespace kura::disclosure {
 namespace {
 
 constexpr const char* kIdentifierNames[] = {
-    "id",        "patientid", "personid",   "subjectid", "mrn",          "nhsnumber",
-    "name",      "fullname",  "firstname",  "lastname",  "surname",      "address",
-    "phone",     "telephone", "email",      "birthdate", "dateofbirth",  "dob",
-    "insuranceno", "insurancenumber", "mynumber", "hokenshabango", "kanjabango", "zipcode",
-    "postcode"};
+    "id",        "patientid",     "personid",   "subjectid",   "mrn",
+    "nhsnumber", "name",          "fullname",   "firstname",   "lastname",
+    "surname",   "address",       "phone",      "telephone",   "email",
+    "birthdate", "dateofbirth",   "dob",        "insuranceno", "insurancenumber",
+    "mynumber",  "hokenshabango", "kanjabango", "zipcode",     "postcode"};
 
 std::string Normalize(absl::string_view name) {
   std::string out;
   for (char c : name) {
-    if (absl::ascii_isalnum(static_cast<unsigned char>(c))) out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)))
+      out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
   }
   return out;
 }
@@ -46,17 +47,22 @@ template <typename Fn>
 void ForEachWord(absl::string_view text, Fn fn) {
   size_t i = 0;
   while (i < text.size()) {
-    while (i < text.size() && !(absl::ascii_isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_' || text[i] == '-' || text[i] == '/')) ++i;
+    while (i < text.size() && !(absl::ascii_isalnum(static_cast<unsigned char>(text[i])) ||
+                                text[i] == '_' || text[i] == '-' || text[i] == '/'))
+      ++i;
     size_t j = i;
-    while (j < text.size() && (absl::ascii_isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_' || text[j] == '-' || text[j] == '/')) ++j;
+    while (j < text.size() && (absl::ascii_isalnum(static_cast<unsigned char>(text[j])) ||
+                               text[j] == '_' || text[j] == '-' || text[j] == '/'))
+      ++j;
     if (j > i) fn(text.substr(i, j - i));
     i = j;
   }
 }
 
 Verdict ActionVerdict(RuleAction action) {
-  return action == RuleAction::kFail ? Verdict::kFail
-                                     : (action == RuleAction::kReview ? Verdict::kReview : Verdict::kPass);
+  return action == RuleAction::kFail
+             ? Verdict::kFail
+             : (action == RuleAction::kReview ? Verdict::kReview : Verdict::kPass);
 }
 
 class IdentifierScanner final : public RowVisitor {
@@ -99,9 +105,13 @@ bool LooksLikeDayDate(absl::string_view t) {
   auto d = [&](size_t i) { return i < t.size() && t[i] >= '0' && t[i] <= '9'; };
   auto sep = [&](size_t i) { return i < t.size() && (t[i] == '-' || t[i] == '/' || t[i] == '.'); };
   // YYYY-MM-DD (or /, .)
-  if (t.size() >= 10 && d(0) && d(1) && d(2) && d(3) && sep(4) && d(5) && d(6) && sep(7) && d(8) && d(9)) return true;
+  if (t.size() >= 10 && d(0) && d(1) && d(2) && d(3) && sep(4) && d(5) && d(6) && sep(7) && d(8) &&
+      d(9))
+    return true;
   // DD/MM/YYYY
-  if (t.size() >= 10 && d(0) && d(1) && sep(2) && d(3) && d(4) && sep(5) && d(6) && d(7) && d(8) && d(9)) return true;
+  if (t.size() >= 10 && d(0) && d(1) && sep(2) && d(3) && d(4) && sep(5) && d(6) && d(7) && d(8) &&
+      d(9))
+    return true;
   // 2023年1月5日
   return absl::StrContains(t, "\xE5\xB9\xB4") && absl::StrContains(t, "\xE6\x9C\x88") &&
          absl::StrContains(t, "\xE6\x97\xA5");
@@ -111,10 +121,12 @@ std::vector<Finding> CheckTypeAndSize(absl::string_view path, absl::string_view 
                                       const Policy& policy) {
   std::vector<Finding> out;
   const std::string ext = FileExtension(path);
-  if (std::find(policy.allowed_types.begin(), policy.allowed_types.end(), ext) == policy.allowed_types.end()) {
-    out.push_back({"file_type", Verdict::kFail,
-                   absl::StrCat("type \"", ext.empty() ? "(none)" : ext, "\" is not allowed (allowed: ",
-                                absl::StrJoin(policy.allowed_types, ", "), ")")});
+  if (std::find(policy.allowed_types.begin(), policy.allowed_types.end(), ext) ==
+      policy.allowed_types.end()) {
+    out.push_back(
+        {"file_type", Verdict::kFail,
+         absl::StrCat("type \"", ext.empty() ? "(none)" : ext, "\" is not allowed (allowed: ",
+                      absl::StrJoin(policy.allowed_types, ", "), ")")});
   } else if (ext == "png" && !absl::StartsWith(content, "\x89PNG\r\n\x1a\n")) {
     out.push_back({"file_type", Verdict::kFail, "named .png but its content is not a PNG image"});
   } else if (ext == "pdf" && !absl::StartsWith(content, "%PDF-")) {
@@ -134,12 +146,15 @@ std::vector<Finding> CheckTableContent(const CsvDocument& doc, const Schema& sch
                                        const Policy& policy) {
   std::vector<Finding> out;
   if (static_cast<int64_t>(doc.rows.size()) > policy.max_rows) {
-    out.push_back({"rows", Verdict::kFail, absl::StrCat(doc.rows.size(), " rows > the cap of ", policy.max_rows)});
+    out.push_back({"rows", Verdict::kFail,
+                   absl::StrCat(doc.rows.size(), " rows > the cap of ", policy.max_rows)});
   }
-  absl::flat_hash_set<std::string> identifiers(std::begin(kIdentifierNames), std::end(kIdentifierNames));
+  absl::flat_hash_set<std::string> identifiers(std::begin(kIdentifierNames),
+                                               std::end(kIdentifierNames));
   for (const auto& table : schema.tables) {
     for (const auto& c : table.columns) {
-      if (c.role == ColumnRole::kUnitId || c.role == ColumnRole::kHoldingId) identifiers.insert(Normalize(c.name));
+      if (c.role == ColumnRole::kUnitId || c.role == ColumnRole::kHoldingId)
+        identifiers.insert(Normalize(c.name));
     }
   }
   for (const auto& column : doc.header) {
@@ -169,7 +184,8 @@ std::vector<Finding> CheckTextContent(absl::string_view text, const Policy& poli
   ForEachWord(text, [&](absl::string_view word) {
     if (!found && LooksLikeDayDate(word) && policy.day_dates != RuleAction::kAllow) {
       found = true;
-      out.push_back({"day_date", ActionVerdict(policy.day_dates), absl::StrCat("\"", word, "\" is a day-level date")});
+      out.push_back({"day_date", ActionVerdict(policy.day_dates),
+                     absl::StrCat("\"", word, "\" is a day-level date")});
     }
   });
   return out;
@@ -197,7 +213,8 @@ absl::StatusOr<absl::flat_hash_set<std::string>> FindIdentifierValues(
     KURA_ASSIGN_OR_RETURN(auto reader, CsvTableReader::Open(table.path, threads));
     std::vector<int> columns;
     for (const auto& c : table.columns) {
-      if (c.role == ColumnRole::kUnitId || c.role == ColumnRole::kHoldingId) columns.push_back(reader->ColumnIndex(c.name));
+      if (c.role == ColumnRole::kUnitId || c.role == ColumnRole::kHoldingId)
+        columns.push_back(reader->ColumnIndex(c.name));
     }
     if (columns.empty()) continue;
     std::vector<std::unique_ptr<IdentifierScanner>> scanners;
@@ -205,7 +222,9 @@ absl::StatusOr<absl::flat_hash_set<std::string>> FindIdentifierValues(
     std::vector<std::thread> workers;
     for (int p = 0; p < reader->part_count(); ++p) {
       scanners.push_back(std::make_unique<IdentifierScanner>(columns, candidates));
-      workers.emplace_back([&, p] { results[static_cast<size_t>(p)] = reader->ScanPart(p, *scanners[static_cast<size_t>(p)]); });
+      workers.emplace_back([&, p] {
+        results[static_cast<size_t>(p)] = reader->ScanPart(p, *scanners[static_cast<size_t>(p)]);
+      });
     }
     for (auto& w : workers) w.join();
     for (size_t p = 0; p < results.size(); ++p) {

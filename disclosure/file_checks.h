@@ -40,7 +40,8 @@ std::vector<Finding> CheckTextContent(absl::string_view text, const Policy& poli
 
 // Tokens of a table or text that could be identifier values: 2 to 64 characters with both a
 // letter and a digit, or 6 or more digits.
-void CollectIdentifierCandidates(const CsvDocument& document, absl::flat_hash_set<std::string>* out);
+void CollectIdentifierCandidates(const CsvDocument& document,
+                                 absl::flat_hash_set<std::string>* out);
 void CollectIdentifierCandidates(absl::string_view text, absl::flat_hash_set<std::string>* out);
 
 // Which of `candidates` occur as values of a unit_id or holding_id column of any schema table.

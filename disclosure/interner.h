@@ -79,7 +79,8 @@ class IdInterner {
     uint32_t number = 0;
     if (MatchesShape(s, &number)) {
       if (number < kDirectSize) {
-        if (!direct_) direct_.reset(static_cast<uint32_t*>(std::calloc(kDirectSize, sizeof(uint32_t))));
+        if (!direct_)
+          direct_.reset(static_cast<uint32_t*>(std::calloc(kDirectSize, sizeof(uint32_t))));
         uint32_t& slot = direct_.get()[number];
         if (slot == 0) {
           slot = next + 1;
@@ -103,7 +104,8 @@ class IdInterner {
  private:
   void SetShape(absl::string_view s) {
     size_t digits = 0;
-    while (digits < s.size() && s[s.size() - 1 - digits] >= '0' && s[s.size() - 1 - digits] <= '9') ++digits;
+    while (digits < s.size() && s[s.size() - 1 - digits] >= '0' && s[s.size() - 1 - digits] <= '9')
+      ++digits;
     if (digits == 0 || digits > 9) return;
     digits_ = digits;
     prefix_.assign(s.data(), s.size() - digits);
@@ -111,7 +113,8 @@ class IdInterner {
 
   bool MatchesShape(absl::string_view s, uint32_t* number) const {
     if (digits_ == 0 || s.size() != prefix_.size() + digits_) return false;
-    if (!prefix_.empty() && std::memcmp(s.data(), prefix_.data(), prefix_.size()) != 0) return false;
+    if (!prefix_.empty() && std::memcmp(s.data(), prefix_.data(), prefix_.size()) != 0)
+      return false;
     uint32_t n = 0;
     for (size_t i = prefix_.size(); i < s.size(); ++i) {
       const unsigned d = static_cast<unsigned char>(s[i]) - '0';

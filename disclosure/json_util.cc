@@ -76,7 +76,9 @@ bool JsonObject::Has(const std::string& key) const {
   return value_->contains(key) && !(*value_)[key].is_null();
 }
 
-std::string JsonObject::Path(const std::string& key) const { return absl::StrCat(where_, ".", key); }
+std::string JsonObject::Path(const std::string& key) const {
+  return absl::StrCat(where_, ".", key);
+}
 
 const nlohmann::json& JsonObject::Get(const std::string& key) const {
   static const nlohmann::json kNull;

@@ -46,7 +46,8 @@ std::string ApplyFlag(const std::string& flag, const std::string& value, Flags& 
     command.mitigation = *method;
   } else if (flag == "--threads") {
     int& threads = command.options.threads;
-    if (!absl::SimpleAtoi(value, &threads) || threads < 1 || threads > 64) return "--threads: expected 1..64";
+    if (!absl::SimpleAtoi(value, &threads) || threads < 1 || threads > 64)
+      return "--threads: expected 1..64";
   } else {
     return absl::StrCat("unknown flag ", flag, "\n", kUsage);
   }
@@ -61,7 +62,8 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
       flags.command.files.push_back(arg);
       continue;
     }
-    if (arg.rfind("--", 0) != 0 || i + 1 >= argc) return absl::StrCat(arg, " needs a value\n", kUsage);
+    if (arg.rfind("--", 0) != 0 || i + 1 >= argc)
+      return absl::StrCat(arg, " needs a value\n", kUsage);
     std::string error = ApplyFlag(arg, argv[++i], flags);
     if (!error.empty()) return error;
   }

@@ -11,7 +11,8 @@ namespace {
 
 std::string KeyText(const CellReport& cell) {
   std::string out;
-  for (const auto& [dim, value] : cell.key) absl::StrAppend(&out, out.empty() ? "" : " ", dim, "=", value);
+  for (const auto& [dim, value] : cell.key)
+    absl::StrAppend(&out, out.empty() ? "" : " ", dim, "=", value);
   return out.empty() ? "(whole table)" : out;
 }
 
@@ -45,22 +46,25 @@ void Round(CsvDocument& doc, const FileReport& report, const std::vector<CellLoc
   out.actions.push_back(absl::StrCat(changed, " counts rounded"));
 }
 
-void Suppress(CsvDocument& doc, const FileReport& report, const std::vector<CellLocation>& locations,
-              MitigationReport& out) {
+void Suppress(CsvDocument& doc, const FileReport& report,
+              const std::vector<CellLocation>& locations, MitigationReport& out) {
   size_t changed = 0;
   for (size_t i = 0; i < report.cells.size(); ++i) {
     const CellReport& cell = report.cells[i];
     if (cell.verdict != Verdict::kFail) continue;
     if (i >= locations.size()) {
-      out.actions.push_back(absl::StrCat(KeyText(cell), ": failing but not in the table, nothing to suppress"));
+      out.actions.push_back(
+          absl::StrCat(KeyText(cell), ": failing but not in the table, nothing to suppress"));
       continue;
     }
     std::string& field = doc.rows[locations[i].row][locations[i].column];
-    out.actions.push_back(absl::StrCat(KeyText(cell), ": ", field, " -> ", kSuppressedMark, " (", RuleNames(cell), ")"));
+    out.actions.push_back(absl::StrCat(KeyText(cell), ": ", field, " -> ", kSuppressedMark, " (",
+                                       RuleNames(cell), ")"));
     field = kSuppressedMark;
     ++changed;
   }
-  out.actions.push_back(absl::StrCat(changed, " cells suppressed (primary suppression only; "
+  out.actions.push_back(absl::StrCat(changed,
+                                     " cells suppressed (primary suppression only; "
                                      "margins or totals may still let a reader recover them)"));
 }
 
@@ -70,7 +74,8 @@ absl::StatusOr<MitigationMethod> ParseMitigationMethod(absl::string_view text) {
   if (text == "none") return MitigationMethod::kNone;
   if (text == "round") return MitigationMethod::kRound;
   if (text == "suppress") return MitigationMethod::kSuppress;
-  return absl::InvalidArgumentError(absl::StrCat("--mitigate: \"", text, "\" (expected none, round or suppress)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--mitigate: \"", text, "\" (expected none, round or suppress)"));
 }
 
 MitigationReport MitigateDocument(CsvDocument& document, const FileReport& report,
@@ -83,7 +88,8 @@ MitigationReport MitigateDocument(CsvDocument& document, const FileReport& repor
     if (frequency) {
       Round(document, report, locations, policy, out);
     } else {
-      out.actions.push_back("rounding applies to frequency tables; magnitude values left as they are");
+      out.actions.push_back(
+          "rounding applies to frequency tables; magnitude values left as they are");
     }
   } else if (method == MitigationMethod::kSuppress) {
     out.method = "suppress";

@@ -58,8 +58,8 @@ absl::StatusOr<uint32_t> PartScanner::CellOf(absl::Span<const absl::string_view>
   for (size_t d = 0; d < plan_.dims.size(); ++d) {
     const uint32_t id = dims[d].Intern(fields[plan_.dims[d]]);
     if (id >= kMaxDimensionValues) {
-      return absl::InvalidArgumentError(absl::StrCat("field ", plan_.names[plan_.dims[d]],
-                                                     ": more than 65535 distinct values"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("field ", plan_.names[plan_.dims[d]], ": more than 65535 distinct values"));
     }
     key.Set(d, id);
   }
@@ -88,7 +88,8 @@ bool PartScanner::Pack(absl::Span<const absl::string_view> fields, PackedDims* p
 }
 
 // Reads the value (and for a regression checks the covariates). False when any is missing.
-absl::StatusOr<bool> PartScanner::ReadValue(absl::Span<const absl::string_view> fields, double* v) const {
+absl::StatusOr<bool> PartScanner::ReadValue(absl::Span<const absl::string_view> fields,
+                                            double* v) const {
   for (int c : plan_.covariates) {
     double unused;
     if (IsMissing(fields[c])) return false;
@@ -101,8 +102,8 @@ absl::StatusOr<bool> PartScanner::ReadValue(absl::Span<const absl::string_view> 
 }
 
 absl::Status PartScanner::NotNumber(int column, absl::string_view field) const {
-  return absl::InvalidArgumentError(
-      absl::StrCat("field ", plan_.names[column], ": \"", field.substr(0, 40), "\" is not a number"));
+  return absl::InvalidArgumentError(absl::StrCat("field ", plan_.names[column], ": \"",
+                                                 field.substr(0, 40), "\" is not a number"));
 }
 
 }  // namespace kura::disclosure

@@ -44,7 +44,9 @@ struct CellKey {
   friend H AbslHashValue(H h, const CellKey& k) {
     return H::combine(std::move(h), k.lo, k.hi);
   }
-  void Set(size_t d, uint32_t id) { (d < 4 ? lo : hi) |= static_cast<uint64_t>(id) << (16 * (d % 4)); }
+  void Set(size_t d, uint32_t id) {
+    (d < 4 ? lo : hi) |= static_cast<uint64_t>(id) << (16 * (d % 4));
+  }
   uint32_t Get(size_t d) const {
     return static_cast<uint32_t>(((d < 4 ? lo : hi) >> (16 * (d % 4))) & 0xFFFF);
   }
@@ -71,10 +73,10 @@ class PartScanner final : public RowVisitor {
 
   absl::Status OnRow(absl::Span<const absl::string_view> fields) override;
 
-  std::vector<Interner> dims;           // Dimension values per dimension.
-  std::vector<CellKey> cell_keys;       // Per local cell.
-  std::vector<RowStats> cells;          // Per local cell.
-  std::vector<Spread> spreads;          // Per local cell, for std only.
+  std::vector<Interner> dims;                // Dimension values per dimension.
+  std::vector<CellKey> cell_keys;            // Per local cell.
+  std::vector<RowStats> cells;               // Per local cell.
+  std::vector<Spread> spreads;               // Per local cell, for std only.
   std::vector<std::vector<double>> samples;  // Per local cell, for median and mode only.
   IdInterner units;
   IdInterner holdings;

@@ -42,7 +42,8 @@ Policy NdbJapan() {
 
 absl::StatusOr<RuleAction> ParseAction(const JsonObject& object, const std::string& key,
                                        RuleAction fallback) {
-  KURA_ASSIGN_OR_RETURN(std::string text, object.GetStringOr(key, std::string(RuleActionName(fallback))));
+  KURA_ASSIGN_OR_RETURN(std::string text,
+                        object.GetStringOr(key, std::string(RuleActionName(fallback))));
   if (text == "allow") return RuleAction::kAllow;
   if (text == "review") return RuleAction::kReview;
   if (text == "fail") return RuleAction::kFail;
@@ -60,13 +61,15 @@ absl::Status ParseNk(const JsonObject& object, const std::string& key, int* n, d
   if (nv < 1 || nv != static_cast<int>(nv)) {
     return absl::InvalidArgumentError(absl::StrCat(nk.Path("n"), ": expected an integer >= 1"));
   }
-  if (!(kv > 0 && kv <= 1)) return absl::InvalidArgumentError(absl::StrCat(nk.Path("k"), ": expected 0 < k <= 1"));
+  if (!(kv > 0 && kv <= 1))
+    return absl::InvalidArgumentError(absl::StrCat(nk.Path("k"), ": expected 0 < k <= 1"));
   *n = static_cast<int>(nv);
   *k = kv;
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> GetCount(const JsonObject& object, const std::string& key, int64_t fallback) {
+absl::StatusOr<int64_t> GetCount(const JsonObject& object, const std::string& key,
+                                 int64_t fallback) {
   KURA_ASSIGN_OR_RETURN(double v, object.GetNumberOr(key, static_cast<double>(fallback)));
   if (v < 0 || v != static_cast<double>(static_cast<int64_t>(v))) {
     return absl::InvalidArgumentError(absl::StrCat(object.Path(key), ": expected an integer >= 0"));
@@ -76,8 +79,8 @@ absl::StatusOr<int64_t> GetCount(const JsonObject& object, const std::string& ke
 
 absl::Status ParseRounding(const JsonObject& object, Policy* p) {
   if (!object.Has("rounding")) return absl::OkStatus();
-  KURA_ASSIGN_OR_RETURN(JsonObject r, JsonObject::Of(object.Get("rounding"), object.Path("rounding"),
-                                                     {"method", "base"}));
+  KURA_ASSIGN_OR_RETURN(JsonObject r, JsonObject::Of(object.Get("rounding"),
+                                                     object.Path("rounding"), {"method", "base"}));
   KURA_ASSIGN_OR_RETURN(std::string method, r.GetString("method"));
   if (method == "none") {
     p->rounding = RoundingMethod::kNone;
@@ -86,7 +89,8 @@ absl::Status ParseRounding(const JsonObject& object, Policy* p) {
   } else if (method == "base") {
     p->rounding = RoundingMethod::kBase;
     KURA_ASSIGN_OR_RETURN(int64_t base, GetCount(r, "base", p->rounding_base));
-    if (base < 1) return absl::InvalidArgumentError(absl::StrCat(r.Path("base"), ": expected >= 1"));
+    if (base < 1)
+      return absl::InvalidArgumentError(absl::StrCat(r.Path("base"), ": expected >= 1"));
     p->rounding_base = static_cast<int>(base);
   } else {
     return absl::InvalidArgumentError(
@@ -111,7 +115,8 @@ absl::Status ParseRules(const JsonObject& o, Policy* p) {
   KURA_ASSIGN_OR_RETURN(int64_t threshold, GetCount(o, "threshold", p->threshold));
   p->threshold = static_cast<int>(threshold);
   KURA_RETURN_IF_ERROR(ParseNk(o, "dominance", &p->dominance_n, &p->dominance_k));
-  KURA_RETURN_IF_ERROR(ParseNk(o, "holding_dominance", &p->holding_dominance_n, &p->holding_dominance_k));
+  KURA_RETURN_IF_ERROR(
+      ParseNk(o, "holding_dominance", &p->holding_dominance_n, &p->holding_dominance_k));
   KURA_ASSIGN_OR_RETURN(p->p_percent, o.GetNumberOr("p_percent", p->p_percent));
   if (p->p_percent < 0 || p->p_percent >= 1) {
     return absl::InvalidArgumentError(absl::StrCat(o.Path("p_percent"), ": expected 0 <= p < 1"));
@@ -146,9 +151,12 @@ absl::Status ParseTolerance(const JsonObject& o, Policy* p) {
 
 absl::string_view RuleActionName(RuleAction action) {
   switch (action) {
-    case RuleAction::kAllow: return "allow";
-    case RuleAction::kReview: return "review";
-    case RuleAction::kFail: return "fail";
+    case RuleAction::kAllow:
+      return "allow";
+    case RuleAction::kReview:
+      return "review";
+    case RuleAction::kFail:
+      return "fail";
   }
   return "fail";
 }
@@ -159,8 +167,8 @@ absl::StatusOr<Policy> NamedPolicy(absl::string_view name) {
   if (name == "acro-default") return AcroDefault();
   if (name == "opensafely") return OpenSafely();
   if (name == "ndb-japan") return NdbJapan();
-  return absl::NotFoundError(absl::StrCat("no policy named \"", name, "\" (known: ",
-                                          absl::StrJoin(PolicyNames(), ", "),
+  return absl::NotFoundError(absl::StrCat("no policy named \"", name,
+                                          "\" (known: ", absl::StrJoin(PolicyNames(), ", "),
                                           "; or give a JSON policy file)"));
 }
 
@@ -168,20 +176,22 @@ absl::StatusOr<Policy> ParsePolicy(absl::string_view json_text, absl::string_vie
   KURA_ASSIGN_OR_RETURN(nlohmann::json json, ParseJson(json_text, source));
   KURA_ASSIGN_OR_RETURN(
       JsonObject o,
-      JsonObject::Of(json, std::string(source),
-                     {"name", "base", "threshold", "dominance", "p_percent", "holding_threshold",
-                      "holding_dominance", "zeros", "negative", "missing", "endpoint", "day_dates",
-                      "dof", "rounding", "tolerance", "file", "unverified_count_threshold",
-                      "description"}));
+      JsonObject::Of(
+          json, std::string(source),
+          {"name", "base", "threshold", "dominance", "p_percent", "holding_threshold",
+           "holding_dominance", "zeros", "negative", "missing", "endpoint", "day_dates", "dof",
+           "rounding", "tolerance", "file", "unverified_count_threshold", "description"}));
   KURA_ASSIGN_OR_RETURN(std::string base, o.GetStringOr("base", "acro-default"));
   absl::StatusOr<Policy> based = NamedPolicy(base);
-  if (!based.ok()) return absl::InvalidArgumentError(absl::StrCat(o.Path("base"), ": ", based.status().message()));
+  if (!based.ok())
+    return absl::InvalidArgumentError(absl::StrCat(o.Path("base"), ": ", based.status().message()));
   Policy p = *based;
   KURA_ASSIGN_OR_RETURN(p.name, o.GetString("name"));
   if (p.name.empty()) return absl::InvalidArgumentError(absl::StrCat(o.Path("name"), ": empty"));
   // An explicit null turns an optional rule off.
   if (o.Get("dominance").is_null() && json.contains("dominance")) p.dominance_n = 0;
-  if (o.Get("holding_dominance").is_null() && json.contains("holding_dominance")) p.holding_dominance_n = 0;
+  if (o.Get("holding_dominance").is_null() && json.contains("holding_dominance"))
+    p.holding_dominance_n = 0;
   if (json.contains("rounding") && json["rounding"].is_null()) p.rounding = RoundingMethod::kNone;
   if (json.contains("p_percent") && json["p_percent"].is_null()) p.p_percent = 0;
   KURA_RETURN_IF_ERROR(ParseRules(o, &p));
@@ -208,10 +218,9 @@ std::string CanonicalPolicyJson(const Policy& p) {
                                      : nlohmann::json();
   j["p_percent"] = p.p_percent;
   j["holding_threshold"] = p.holding_threshold;
-  j["holding_dominance"] = p.holding_dominance_n > 0
-                               ? nlohmann::json{{"n", p.holding_dominance_n},
-                                                {"k", p.holding_dominance_k}}
-                               : nlohmann::json();
+  j["holding_dominance"] = p.holding_dominance_n > 0 ? nlohmann::json{{"n", p.holding_dominance_n},
+                                                                      {"k", p.holding_dominance_k}}
+                                                     : nlohmann::json();
   j["zeros"] = std::string(RuleActionName(p.zeros));
   j["negative"] = std::string(RuleActionName(p.negative));
   j["missing"] = std::string(RuleActionName(p.missing));
@@ -219,9 +228,15 @@ std::string CanonicalPolicyJson(const Policy& p) {
   j["day_dates"] = std::string(RuleActionName(p.day_dates));
   j["dof"] = p.dof;
   switch (p.rounding) {
-    case RoundingMethod::kNone: j["rounding"] = {{"method", "none"}}; break;
-    case RoundingMethod::kBase: j["rounding"] = {{"method", "base"}, {"base", p.rounding_base}}; break;
-    case RoundingMethod::kMidpoint6: j["rounding"] = {{"method", "midpoint6"}}; break;
+    case RoundingMethod::kNone:
+      j["rounding"] = {{"method", "none"}};
+      break;
+    case RoundingMethod::kBase:
+      j["rounding"] = {{"method", "base"}, {"base", p.rounding_base}};
+      break;
+    case RoundingMethod::kMidpoint6:
+      j["rounding"] = {{"method", "midpoint6"}};
+      break;
   }
   j["tolerance"] = {{"absolute", p.tolerance_absolute}, {"relative", p.tolerance_relative}};
   j["file"] = {{"allowed_types", p.allowed_types},
@@ -236,12 +251,14 @@ std::string PolicySha256(const Policy& policy) { return Sha256Hex(CanonicalPolic
 int64_t RoundCount(int64_t count, const Policy& policy) {
   if (count <= 0) return count;
   switch (policy.rounding) {
-    case RoundingMethod::kNone: return count;
+    case RoundingMethod::kNone:
+      return count;
     case RoundingMethod::kBase: {
       const int64_t b = policy.rounding_base;
       return ((count + b / 2) / b) * b;
     }
-    case RoundingMethod::kMidpoint6: return 6 * ((count + 5) / 6) - 3;
+    case RoundingMethod::kMidpoint6:
+      return 6 * ((count + 5) / 6) - 3;
   }
   return count;
 }

@@ -23,19 +23,19 @@ enum class RoundingMethod { kNone, kBase, kMidpoint6 };
 // A value type; thread-compatible.
 struct Policy {
   std::string name = "acro-default";
-  int threshold = 10;             // Fewer distinct units than this fails (every statistic).
-  int dominance_n = 2;            // (n,k) rule; n = 0 turns it off.
+  int threshold = 10;   // Fewer distinct units than this fails (every statistic).
+  int dominance_n = 2;  // (n,k) rule; n = 0 turns it off.
   double dominance_k = 0.9;
-  double p_percent = 0.1;         // p% rule; 0 turns it off.
-  int holding_threshold = 0;      // Fewer distinct holdings fails; 0 turns it off.
-  int holding_dominance_n = 0;    // (n,k) over holdings; n = 0 turns it off.
+  double p_percent = 0.1;       // p% rule; 0 turns it off.
+  int holding_threshold = 0;    // Fewer distinct holdings fails; 0 turns it off.
+  int holding_dominance_n = 0;  // (n,k) over holdings; n = 0 turns it off.
   double holding_dominance_k = 0;
   RuleAction zeros = RuleAction::kFail;
   RuleAction negative = RuleAction::kReview;
   RuleAction missing = RuleAction::kReview;
   RuleAction endpoint = RuleAction::kFail;
   RuleAction day_dates = RuleAction::kReview;
-  int dof = 10;                   // Residual degrees of freedom below this fails.
+  int dof = 10;  // Residual degrees of freedom below this fails.
   RoundingMethod rounding = RoundingMethod::kBase;
   int rounding_base = 5;
   double tolerance_absolute = 1e-9;  // |submitted - recomputed| <= max(abs, rel * |recomputed|).

@@ -47,14 +47,17 @@ std::vector<std::vector<uint32_t>> NumberIds(Parts& parts, IdInterner PartScanne
 }
 
 // Brings part `p`'s cells into `merged`; returns its local cell -> merged cell map.
-absl::StatusOr<std::vector<uint32_t>> MergeCells(PartScanner& part, const std::vector<uint32_t>& unit_map,
+absl::StatusOr<std::vector<uint32_t>> MergeCells(PartScanner& part,
+                                                 const std::vector<uint32_t>& unit_map,
                                                  std::vector<Interner>& dims,
-                                                 absl::flat_hash_map<CellKey, uint32_t>& ids, Merged& merged) {
+                                                 absl::flat_hash_map<CellKey, uint32_t>& ids,
+                                                 Merged& merged) {
   std::vector<std::vector<uint32_t>> dim_map(dims.size());
   for (size_t d = 0; d < dims.size(); ++d) {
     for (absl::string_view value : part.dims[d].names()) {
       const uint32_t id = dims[d].Intern(value);
-      if (id >= kMaxDimensionValues) return absl::InvalidArgumentError("a dimension has more than 65535 distinct values");
+      if (id >= kMaxDimensionValues)
+        return absl::InvalidArgumentError("a dimension has more than 65535 distinct values");
       dim_map[d].push_back(id);
     }
   }
@@ -76,7 +79,8 @@ absl::StatusOr<std::vector<uint32_t>> MergeCells(PartScanner& part, const std::v
     merged.stats[m].Merge(stats);
     if (!part.spreads.empty()) merged.spreads[m].Merge(part.spreads[c]);
     if (!part.samples.empty()) {
-      merged.samples[m].insert(merged.samples[m].end(), part.samples[c].begin(), part.samples[c].end());
+      merged.samples[m].insert(merged.samples[m].end(), part.samples[c].begin(),
+                               part.samples[c].end());
     }
     remap.push_back(m);
   }
@@ -100,7 +104,8 @@ absl::StatusOr<Merged> MergeParts(Parts& parts, size_t dim_count) {
   std::vector<Interner> dims(dim_count);
   absl::flat_hash_map<CellKey, uint32_t> ids;
   for (size_t p = 0; p < parts.size(); ++p) {
-    KURA_ASSIGN_OR_RETURN(std::vector<uint32_t> remap, MergeCells(*parts[p], unit_maps[p], dims, ids, merged));
+    KURA_ASSIGN_OR_RETURN(std::vector<uint32_t> remap,
+                          MergeCells(*parts[p], unit_maps[p], dims, ids, merged));
     Renumber(parts[p]->unit_records, unit_maps[p], remap);
     Renumber(parts[p]->holding_records, holding_maps[p], remap);
   }
@@ -116,13 +121,22 @@ void FinishStatistic(Statistic statistic, const RowStats& stats, const Spread& s
       cell.statistic = static_cast<double>(cell.units);
       cell.has_statistic = true;
       break;
-    case Statistic::kSum: cell.statistic = stats.sum; break;
-    case Statistic::kMean: cell.statistic = stats.values > 0 ? stats.sum / static_cast<double>(stats.values) : 0; break;
-    case Statistic::kMin: cell.statistic = stats.min; break;
-    case Statistic::kMax: cell.statistic = stats.max; break;
+    case Statistic::kSum:
+      cell.statistic = stats.sum;
+      break;
+    case Statistic::kMean:
+      cell.statistic = stats.values > 0 ? stats.sum / static_cast<double>(stats.values) : 0;
+      break;
+    case Statistic::kMin:
+      cell.statistic = stats.min;
+      break;
+    case Statistic::kMax:
+      cell.statistic = stats.max;
+      break;
     case Statistic::kStd:
       cell.has_statistic = spread.n > 1;
-      if (cell.has_statistic) cell.statistic = std::sqrt(spread.m2 / static_cast<double>(spread.n - 1));
+      if (cell.has_statistic)
+        cell.statistic = std::sqrt(spread.m2 / static_cast<double>(spread.n - 1));
       break;
     case Statistic::kMedian: {
       if (s.empty()) break;
@@ -142,14 +156,17 @@ void FinishStatistic(Statistic statistic, const RowStats& stats, const Spread& s
       }
       break;
     }
-    case Statistic::kRegression: cell.has_statistic = false; break;
+    case Statistic::kRegression:
+      cell.has_statistic = false;
+      break;
   }
 }
 
 CellEvidence MakeEvidence(Merged& merged, size_t c, const MemberSummary& units,
                           const MemberSummary& holdings, Statistic statistic) {
   CellEvidence cell;
-  for (size_t d = 0; d < merged.dim_values.size(); ++d) cell.key.emplace_back(merged.dim_values[d][merged.keys[c].Get(d)]);
+  for (size_t d = 0; d < merged.dim_values.size(); ++d)
+    cell.key.emplace_back(merged.dim_values[d][merged.keys[c].Get(d)]);
   const RowStats& stats = merged.stats[c];
   cell.rows = stats.rows;
   cell.values = stats.values;
@@ -177,7 +194,9 @@ absl::StatusOr<ColumnPlan> PlanColumns(const SchemaTable& table, const TableSpec
   plan.statistic = spec.statistic;
   auto index = [&](const std::string& column) -> absl::StatusOr<int> {
     const int i = reader.ColumnIndex(column);
-    if (i < 0) return absl::InvalidArgumentError(absl::StrCat(reader.path(), ":1: no column \"", column, "\""));
+    if (i < 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat(reader.path(), ":1: no column \"", column, "\""));
     return i;
   };
   for (const auto& d : spec.Dimensions()) {
@@ -214,10 +233,12 @@ absl::Status RunParallel(size_t n, const std::function<absl::Status(size_t)>& fn
   return absl::OkStatus();
 }
 
-absl::Status AddZeroCells(RecomputedTable& table, const std::vector<std::vector<std::string>>& values) {
+absl::Status AddZeroCells(RecomputedTable& table,
+                          const std::vector<std::vector<std::string>>& values) {
   double grid = 1;
   for (const auto& v : values) grid *= static_cast<double>(v.size());
-  if (grid > 1e6) return absl::InvalidArgumentError("the table's full grid of cells exceeds 1,000,000");
+  if (grid > 1e6)
+    return absl::InvalidArgumentError("the table's full grid of cells exceeds 1,000,000");
   std::vector<std::vector<std::string>> present;
   for (const auto& c : table.cells) present.push_back(c.key);
   std::sort(present.begin(), present.end());
@@ -244,14 +265,18 @@ absl::Status AddZeroCells(RecomputedTable& table, const std::vector<std::vector<
 absl::StatusOr<RecomputedTable> Recompute(const Schema& schema, const TableSpec& spec,
                                           const RecomputeOptions& options) {
   const SchemaTable* table = schema.FindTable(spec.table);
-  if (table == nullptr) return absl::InvalidArgumentError(absl::StrCat(spec.source, ": no table \"", spec.table, "\""));
-  KURA_ASSIGN_OR_RETURN(auto reader, CsvTableReader::Open(table->path, std::max(1, options.threads)));
+  if (table == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat(spec.source, ": no table \"", spec.table, "\""));
+  KURA_ASSIGN_OR_RETURN(auto reader,
+                        CsvTableReader::Open(table->path, std::max(1, options.threads)));
   KURA_ASSIGN_OR_RETURN(ColumnPlan plan, PlanColumns(*table, spec, *reader));
   const size_t n = static_cast<size_t>(reader->part_count());
   const size_t k = static_cast<size_t>(std::max(options.top_contributions, 2));
   Parts parts;
-  for (size_t i = 0; i < n; ++i) parts.push_back(std::make_unique<PartScanner>(plan, reader->part_bytes(static_cast<int>(i))));
-  KURA_RETURN_IF_ERROR(RunParallel(n, [&](size_t i) { return reader->ScanPart(static_cast<int>(i), *parts[i]); }));
+  for (size_t i = 0; i < n; ++i)
+    parts.push_back(std::make_unique<PartScanner>(plan, reader->part_bytes(static_cast<int>(i))));
+  KURA_RETURN_IF_ERROR(
+      RunParallel(n, [&](size_t i) { return reader->ScanPart(static_cast<int>(i), *parts[i]); }));
   KURA_ASSIGN_OR_RETURN(Merged merged, MergeParts(parts, plan.dims.size()));
   // From here on only the records are read in bulk; the table's pages can go, which halves
   // the peak memory of a large table.
@@ -261,8 +286,10 @@ absl::StatusOr<RecomputedTable> Recompute(const Schema& schema, const TableSpec&
   std::vector<MemberSummary> summaries[2];
   KURA_RETURN_IF_ERROR(RunParallel(2, [&](size_t i) {
     std::vector<const ContributionRecords*> records;
-    for (const auto& part : parts) records.push_back(i == 0 ? &part->unit_records : &part->holding_records);
-    summaries[i] = SummariseUnits(records, i == 0 ? merged.units : merged.holdings, merged.keys.size(), k);
+    for (const auto& part : parts)
+      records.push_back(i == 0 ? &part->unit_records : &part->holding_records);
+    summaries[i] =
+        SummariseUnits(records, i == 0 ? merged.units : merged.holdings, merged.keys.size(), k);
     return absl::OkStatus();
   }));
 

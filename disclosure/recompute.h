@@ -32,8 +32,8 @@ struct CellEvidence {
   double max = 0;
   bool min_single_unit = false;  // The minimum is held by exactly one unit.
   bool max_single_unit = false;
-  bool has_statistic = false;    // False when the statistic is undefined (std of one value).
-  double statistic = 0;          // The recomputed statistic (distinct units for count).
+  bool has_statistic = false;  // False when the statistic is undefined (std of one value).
+  double statistic = 0;        // The recomputed statistic (distinct units for count).
 };
 
 // A recomputed table. Cells are sorted by key. A count table also holds its zero cells: every
@@ -46,7 +46,7 @@ struct RecomputedTable {
 };
 
 struct RecomputeOptions {
-  int threads = 2;          // Parts of the table scanned in parallel.
+  int threads = 2;            // Parts of the table scanned in parallel.
   int top_contributions = 5;  // Length of CellEvidence::top (at least the largest n of a rule).
 };
 

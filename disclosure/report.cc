@@ -106,14 +106,16 @@ void WriteFile(JsonWriter& w, const FileReport& file) {
 
 std::string KeyText(const CellReport& cell) {
   std::string out;
-  for (const auto& [dim, value] : cell.key) absl::StrAppend(&out, out.empty() ? "" : " ", dim, "=", value);
+  for (const auto& [dim, value] : cell.key)
+    absl::StrAppend(&out, out.empty() ? "" : " ", dim, "=", value);
   return out.empty() ? "(whole table)" : out;
 }
 
 std::string RulesText(const std::vector<Finding>& rules) {
   std::string out;
   for (const auto& f : rules) {
-    absl::StrAppend(&out, out.empty() ? "" : "; ", f.rule, " ", VerdictName(f.verdict), " (", f.detail, ")");
+    absl::StrAppend(&out, out.empty() ? "" : "; ", f.rule, " ", VerdictName(f.verdict), " (",
+                    f.detail, ")");
   }
   return out;
 }
@@ -122,9 +124,12 @@ std::string RulesText(const std::vector<Finding>& rules) {
 
 absl::string_view VerdictName(Verdict verdict) {
   switch (verdict) {
-    case Verdict::kPass: return "pass";
-    case Verdict::kReview: return "review";
-    case Verdict::kFail: return "fail";
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kReview:
+      return "review";
+    case Verdict::kFail:
+      return "fail";
   }
   return "fail";
 }
@@ -176,14 +181,17 @@ std::string FormatReportText(const Report& report, size_t max_cells) {
   for (const auto& file : report.files) {
     size_t counts[3] = {0, 0, 0};
     for (const auto& c : file.cells) ++counts[static_cast<int>(c.verdict)];
-    absl::StrAppend(&out, "\n", file.path, ": ", absl::AsciiStrToUpper(VerdictName(file.verdict)),
-                    file.verified ? "  (verified against the schema" : "  (NOT verified: no table spec",
-                    file.statistic.empty() ? "" : absl::StrCat(", ", file.statistic), ")\n");
+    absl::StrAppend(
+        &out, "\n", file.path, ": ", absl::AsciiStrToUpper(VerdictName(file.verdict)),
+        file.verified ? "  (verified against the schema" : "  (NOT verified: no table spec",
+        file.statistic.empty() ? "" : absl::StrCat(", ", file.statistic), ")\n");
     if (!file.cells.empty()) {
-      absl::StrAppendFormat(&out, "  cells: %d pass, %d review, %d fail\n", counts[0], counts[1], counts[2]);
+      absl::StrAppendFormat(&out, "  cells: %d pass, %d review, %d fail\n", counts[0], counts[1],
+                            counts[2]);
     }
     if (file.mitigation.has_value()) {
-      absl::StrAppend(&out, "  mitigation: ", file.mitigation->method, " of ", file.mitigation->source, "\n");
+      absl::StrAppend(&out, "  mitigation: ", file.mitigation->method, " of ",
+                      file.mitigation->source, "\n");
       for (const auto& a : file.mitigation->actions) absl::StrAppend(&out, "    - ", a, "\n");
     }
     for (const auto& r : file.reasons) {
@@ -197,9 +205,9 @@ std::string FormatReportText(const Report& report, size_t max_cells) {
         absl::StrAppend(&out, "  ... more cells in the JSON report (--format json)\n");
         break;
       }
-      absl::StrAppend(&out, "  ", c.verdict == Verdict::kFail ? "!! FAIL   " : "?  REVIEW ", KeyText(c),
-                      "  value=", c.value.value_or("-"), "  units=", c.evidence.units, "\n      ",
-                      RulesText(c.rules), "\n");
+      absl::StrAppend(&out, "  ", c.verdict == Verdict::kFail ? "!! FAIL   " : "?  REVIEW ",
+                      KeyText(c), "  value=", c.value.value_or("-"), "  units=", c.evidence.units,
+                      "\n      ", RulesText(c.rules), "\n");
     }
   }
   absl::StrAppend(&out, "\noverall: ", absl::AsciiStrToUpper(VerdictName(report.OverallVerdict())),

@@ -39,8 +39,8 @@ struct CellReport {
 };
 
 struct MitigationReport {
-  std::string method;  // "round" or "suppress"
-  std::string source;  // The file the mitigated table was made from.
+  std::string method;                // "round" or "suppress"
+  std::string source;                // The file the mitigated table was made from.
   std::vector<std::string> actions;  // One line per changed cell, and notes.
 };
 

@@ -11,9 +11,12 @@ namespace {
 
 Verdict ActionVerdict(RuleAction action) {
   switch (action) {
-    case RuleAction::kAllow: return Verdict::kPass;
-    case RuleAction::kReview: return Verdict::kReview;
-    case RuleAction::kFail: return Verdict::kFail;
+    case RuleAction::kAllow:
+      return Verdict::kPass;
+    case RuleAction::kReview:
+      return Verdict::kReview;
+    case RuleAction::kFail:
+      return Verdict::kFail;
   }
   return Verdict::kFail;
 }
@@ -26,7 +29,8 @@ double SumTop(const std::vector<double>& top, int n) {
 
 bool JudgesDominance(Statistic s) { return s == Statistic::kSum || s == Statistic::kMean; }
 
-void AddFinding(std::vector<Finding>& out, const char* rule, RuleAction action, std::string detail) {
+void AddFinding(std::vector<Finding>& out, const char* rule, RuleAction action,
+                std::string detail) {
   if (action == RuleAction::kAllow) return;
   out.push_back(Finding{rule, ActionVerdict(action), std::move(detail)});
 }
@@ -59,8 +63,9 @@ void JudgeMagnitude(const CellEvidence& e, const CellContext& context, const Tab
     if (top >= policy.holding_dominance_k * e.holding_abs_total) {
       AddFinding(out, "holding_dominance", RuleAction::kFail,
                  absl::StrCat("largest ", policy.holding_dominance_n, " holdings hold ",
-                              FormatNumber(100 * top / e.holding_abs_total), "% >= ",
-                              FormatNumber(100 * policy.holding_dominance_k), "% of the cell total"));
+                              FormatNumber(100 * top / e.holding_abs_total),
+                              "% >= ", FormatNumber(100 * policy.holding_dominance_k),
+                              "% of the cell total"));
     }
   }
 }
@@ -68,7 +73,8 @@ void JudgeMagnitude(const CellEvidence& e, const CellContext& context, const Tab
 }  // namespace
 
 bool IsSuppressedText(absl::string_view text) {
-  return text == "*" || text == "[REDACTED]" || text == "REDACTED" || text == "-" || IsMissing(text);
+  return text == "*" || text == "[REDACTED]" || text == "REDACTED" || text == "-" ||
+         IsMissing(text);
 }
 
 bool ValueMatches(const CellEvidence& e, const SubmittedValue& submitted, const TableSpec& spec,
@@ -93,9 +99,10 @@ bool ValueMatches(const CellEvidence& e, const SubmittedValue& submitted, const 
                                : "");
     return false;
   }
-  const double tolerance = spec.tolerance.has_value()
-                               ? *spec.tolerance
-                               : std::max(policy.tolerance_absolute, policy.tolerance_relative * std::fabs(x));
+  const double tolerance =
+      spec.tolerance.has_value()
+          ? *spec.tolerance
+          : std::max(policy.tolerance_absolute, policy.tolerance_relative * std::fabs(x));
   if (std::fabs(v - x) <= tolerance) return true;
   *detail = absl::StrCat("submitted ", submitted.text, ", recomputed ", FormatNumber(x),
                          " (tolerance ", FormatNumber(tolerance), ")");
@@ -104,12 +111,16 @@ bool ValueMatches(const CellEvidence& e, const SubmittedValue& submitted, const 
 
 namespace {
 
-void JudgeMismatch(const CellEvidence& e, const SubmittedValue& submitted, const CellContext& context,
-                   const TableSpec& spec, const Policy& policy, std::vector<Finding>& out) {
-  if (!submitted.present || submitted.suppressed || spec.statistic == Statistic::kRegression) return;
+void JudgeMismatch(const CellEvidence& e, const SubmittedValue& submitted,
+                   const CellContext& context, const TableSpec& spec, const Policy& policy,
+                   std::vector<Finding>& out) {
+  if (!submitted.present || submitted.suppressed || spec.statistic == Statistic::kRegression)
+    return;
   std::string detail;
   if (!context.recomputed && spec.statistic != Statistic::kCount) {
-    out.push_back({"mismatch", Verdict::kFail, absl::StrCat("submitted ", submitted.text, " but no records fall in this cell")});
+    out.push_back(
+        {"mismatch", Verdict::kFail,
+         absl::StrCat("submitted ", submitted.text, " but no records fall in this cell")});
   } else if (!ValueMatches(e, submitted, spec, policy, &detail)) {
     out.push_back({"mismatch", Verdict::kFail, detail});
   }
@@ -121,9 +132,11 @@ void JudgeCounts(const CellEvidence& e, const CellContext& context, const TableS
   const bool empty = spec.statistic == Statistic::kCount ? e.units == 0 : e.rows == 0;
   if (empty) return;
   if (e.units < policy.threshold) {
-    AddFinding(out, "threshold", RuleAction::kFail, absl::StrCat(e.units, " distinct units < ", policy.threshold));
+    AddFinding(out, "threshold", RuleAction::kFail,
+               absl::StrCat(e.units, " distinct units < ", policy.threshold));
   }
-  if (context.has_holdings && policy.holding_threshold > 0 && e.holdings < policy.holding_threshold) {
+  if (context.has_holdings && policy.holding_threshold > 0 &&
+      e.holdings < policy.holding_threshold) {
     AddFinding(out, "holding_threshold", RuleAction::kFail,
                absl::StrCat(e.holdings, " distinct holdings < ", policy.holding_threshold));
   }
@@ -140,10 +153,13 @@ void JudgeZeros(const CellEvidence& e, const CellContext& context, const TableSp
 }
 
 // Negative contributions, missing values, single-unit extremes and regression freedom.
-void JudgeValues(const CellEvidence& e, const TableSpec& spec, const Policy& policy, std::vector<Finding>& out) {
+void JudgeValues(const CellEvidence& e, const TableSpec& spec, const Policy& policy,
+                 std::vector<Finding>& out) {
   if (spec.statistic != Statistic::kCount && e.negative_units > 0) {
-    AddFinding(out, "negative", policy.negative,
-               absl::StrCat(e.negative_units, " units contribute negative amounts; dominance judged on absolute values"));
+    AddFinding(
+        out, "negative", policy.negative,
+        absl::StrCat(e.negative_units,
+                     " units contribute negative amounts; dominance judged on absolute values"));
   }
   if (spec.statistic != Statistic::kCount && e.missing > 0) {
     AddFinding(out, "missing", policy.missing, absl::StrCat(e.missing, " records have no value"));

@@ -17,7 +17,7 @@ namespace kura::disclosure {
 
 // The value a submitted table gives for a cell.
 struct SubmittedValue {
-  bool present = false;     // The cell is in the submitted table.
+  bool present = false;  // The cell is in the submitted table.
   std::string text;
   bool suppressed = false;  // "*" or a missing-value spelling: nothing is disclosed.
 };

@@ -19,16 +19,18 @@ absl::StatusOr<ColumnRole> ParseRole(absl::string_view text, const std::string& 
   if (text == "measure") return ColumnRole::kMeasure;
   if (text == "direct_identifier") {
     return absl::InvalidArgumentError(absl::StrCat(
-        where, ": direct identifiers are refused; remove the column from the dataset (kura holds "
-               "only pseudonymized or anonymized data)"));
+        where,
+        ": direct identifiers are refused; remove the column from the dataset (kura holds "
+        "only pseudonymized or anonymized data)"));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      where, ": unknown role \"", text,
-      "\" (expected unit_id, holding_id, quasi_identifier, sensitive or measure)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": unknown role \"", text,
+                   "\" (expected unit_id, holding_id, quasi_identifier, sensitive or measure)"));
 }
 
 absl::StatusOr<SchemaColumn> ParseColumn(const nlohmann::json& value, const std::string& where) {
-  KURA_ASSIGN_OR_RETURN(JsonObject object, JsonObject::Of(value, where, {"name", "role", "description"}));
+  KURA_ASSIGN_OR_RETURN(JsonObject object,
+                        JsonObject::Of(value, where, {"name", "role", "description"}));
   SchemaColumn column;
   KURA_ASSIGN_OR_RETURN(column.name, object.GetString("name"));
   if (column.name.empty()) return absl::InvalidArgumentError(absl::StrCat(where, ".name: empty"));
@@ -40,8 +42,8 @@ absl::StatusOr<SchemaColumn> ParseColumn(const nlohmann::json& value, const std:
 absl::Status CheckTableFile(const std::string& file, const std::string& where) {
   if (file.empty() || file.find('/') != std::string::npos || file == "." || file == ".." ||
       file.find('\0') != std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": \"", file, "\" must be a plain file name inside the schema directory"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": \"", file, "\" must be a plain file name inside the schema directory"));
   }
   return absl::OkStatus();
 }
@@ -65,10 +67,12 @@ absl::StatusOr<SchemaTable> ParseTable(const nlohmann::json& value, const std::s
     const std::string at = absl::StrCat(object.Path("columns"), "[", i, "]");
     KURA_ASSIGN_OR_RETURN(SchemaColumn column, ParseColumn(columns[i], at));
     if (!seen.insert(column.name).second) {
-      return absl::InvalidArgumentError(absl::StrCat(at, ": column \"", column.name, "\" listed twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ": column \"", column.name, "\" listed twice"));
     }
     if (column.role == ColumnRole::kUnitId && ++units > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(at, ": a table has at most one unit_id column"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ": a table has at most one unit_id column"));
     }
     table.columns.push_back(std::move(column));
   }
@@ -83,11 +87,16 @@ absl::string_view DataClassName(DataClass data_class) {
 
 absl::string_view ColumnRoleName(ColumnRole role) {
   switch (role) {
-    case ColumnRole::kUnitId: return "unit_id";
-    case ColumnRole::kHoldingId: return "holding_id";
-    case ColumnRole::kQuasiIdentifier: return "quasi_identifier";
-    case ColumnRole::kSensitive: return "sensitive";
-    case ColumnRole::kMeasure: return "measure";
+    case ColumnRole::kUnitId:
+      return "unit_id";
+    case ColumnRole::kHoldingId:
+      return "holding_id";
+    case ColumnRole::kQuasiIdentifier:
+      return "quasi_identifier";
+    case ColumnRole::kSensitive:
+      return "sensitive";
+    case ColumnRole::kMeasure:
+      return "measure";
   }
   return "quasi_identifier";
 }
@@ -125,12 +134,14 @@ absl::StatusOr<Schema> ParseSchema(absl::string_view json_text, absl::string_vie
                                    const std::string& dir) {
   KURA_ASSIGN_OR_RETURN(nlohmann::json json, ParseJson(json_text, source));
   const std::string root(source);
-  KURA_ASSIGN_OR_RETURN(JsonObject object,
-                        JsonObject::Of(json, root, {"name", "data_class", "tables", "description"}));
+  KURA_ASSIGN_OR_RETURN(
+      JsonObject object,
+      JsonObject::Of(json, root, {"name", "data_class", "tables", "description"}));
   Schema schema;
   schema.dir = dir;
   KURA_ASSIGN_OR_RETURN(schema.name, object.GetString("name"));
-  if (schema.name.empty()) return absl::InvalidArgumentError(absl::StrCat(object.Path("name"), ": empty"));
+  if (schema.name.empty())
+    return absl::InvalidArgumentError(absl::StrCat(object.Path("name"), ": empty"));
   KURA_ASSIGN_OR_RETURN(std::string data_class, object.GetString("data_class"));
   if (data_class == "anonymized") {
     schema.data_class = DataClass::kAnonymized;
@@ -142,13 +153,15 @@ absl::StatusOr<Schema> ParseSchema(absl::string_view json_text, absl::string_vie
   }
   const nlohmann::json& tables = object.Get("tables");
   if (!tables.is_array() || tables.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(object.Path("tables"), ": expected a non-empty array"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(object.Path("tables"), ": expected a non-empty array"));
   }
   for (size_t i = 0; i < tables.size(); ++i) {
     const std::string at = absl::StrCat(object.Path("tables"), "[", i, "]");
     KURA_ASSIGN_OR_RETURN(SchemaTable table, ParseTable(tables[i], at, dir));
     if (schema.FindTable(table.name) != nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(at, ".name: table \"", table.name, "\" listed twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ".name: table \"", table.name, "\" listed twice"));
     }
     schema.tables.push_back(std::move(table));
   }
@@ -164,9 +177,9 @@ absl::StatusOr<Schema> LoadSchema(const std::string& dir) {
     KURA_ASSIGN_OR_RETURN(std::vector<std::string> header, ReadCsvHeader(table.path));
     for (size_t c = 0; c < table.columns.size(); ++c) {
       if (std::find(header.begin(), header.end(), table.columns[c].name) == header.end()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            manifest, ": tables[", i, "].columns[", c, "]: column \"", table.columns[c].name,
-            "\" is not in the header of ", table.path));
+        return absl::InvalidArgumentError(absl::StrCat(manifest, ": tables[", i, "].columns[", c,
+                                                       "]: column \"", table.columns[c].name,
+                                                       "\" is not in the header of ", table.path));
       }
     }
   }

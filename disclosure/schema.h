@@ -27,8 +27,8 @@ struct SchemaColumn {
 
 struct SchemaTable {
   std::string name;
-  std::string file;  // Relative to the schema directory; a plain file name.
-  std::string path;  // Directory joined with `file`.
+  std::string file;                   // Relative to the schema directory; a plain file name.
+  std::string path;                   // Directory joined with `file`.
   std::vector<SchemaColumn> columns;  // As declared in the manifest.
 
   // The role of `column`; columns the manifest does not list are quasi-identifiers.

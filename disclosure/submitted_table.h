@@ -38,7 +38,8 @@ struct SubmittedTable {
 absl::StatusOr<SubmittedTable> ReadSubmittedTable(const std::string& path, const TableSpec& spec);
 
 // Same, from a parsed document.
-absl::StatusOr<SubmittedTable> InterpretSubmittedTable(CsvDocument document, absl::string_view source,
+absl::StatusOr<SubmittedTable> InterpretSubmittedTable(CsvDocument document,
+                                                       absl::string_view source,
                                                        const TableSpec& spec);
 
 }  // namespace kura::disclosure

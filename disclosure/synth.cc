@@ -17,10 +17,10 @@ namespace kura::disclosure {
 namespace {
 
 // Population of each prefecture (JIS 01..47), in units of 10,000, roughly.
-constexpr int kPrefectureWeights[47] = {
-    520, 120, 120, 230, 100, 110, 180, 290, 190, 190, 730, 630, 1400, 920, 220, 100,
-    110, 80,  80,  200, 200, 360, 750, 180, 140, 260, 880, 540, 130,  90,  55,  66,
-    190, 280, 130, 70,  95,  130, 70,  510, 80,  130, 170, 110, 110,  160, 150};
+constexpr int kPrefectureWeights[47] = {520,  120, 120, 230, 100, 110, 180, 290, 190, 190, 730, 630,
+                                        1400, 920, 220, 100, 110, 80,  80,  200, 200, 360, 750, 180,
+                                        140,  260, 880, 540, 130, 90,  55,  66,  190, 280, 130, 70,
+                                        95,   130, 70,  510, 80,  130, 170, 110, 110, 160, 150};
 constexpr const char* kAgeBands[] = {"0-14", "15-39", "40-64", "65-74", "75-84", "85+"};
 constexpr int kAgeWeights[] = {12, 25, 33, 14, 11, 5};
 constexpr const char* kCodes[] = {"E11", "I10", "J45", "C34", "F32"};
@@ -52,7 +52,7 @@ int Pick(const int (&weights)[N], uint64_t r) {
 struct Patient {
   uint8_t prefecture;  // 0..46
   uint8_t age;
-  uint8_t sex;         // 0 F, 1 M
+  uint8_t sex;  // 0 F, 1 M
   uint8_t main_code;
   uint16_t hospital;
   bool dominant;
@@ -65,7 +65,8 @@ Patient MakePatient(uint64_t seed, int64_t i) {
   p.age = static_cast<uint8_t>(Pick(kAgeWeights, h >> 20));
   p.sex = static_cast<uint8_t>((h >> 30) & 1);
   p.main_code = static_cast<uint8_t>(Pick(kCodeWeights, h >> 32));
-  p.hospital = static_cast<uint16_t>(p.prefecture * kHospitalsPerPrefecture + ((h >> 44) % kHospitalsPerPrefecture));
+  p.hospital = static_cast<uint16_t>(p.prefecture * kHospitalsPerPrefecture +
+                                     ((h >> 44) % kHospitalsPerPrefecture));
   p.dominant = (h >> 52) % 250 == 0;
   return p;
 }
@@ -82,7 +83,8 @@ void AppendPadded(std::string& out, char prefix, uint64_t value, int width) {
   while (n > 0) out.push_back(digits[--n]);
 }
 
-void AppendClaim(std::string& out, const std::vector<Patient>& patients, uint64_t seed, int64_t row) {
+void AppendClaim(std::string& out, const std::vector<Patient>& patients, uint64_t seed,
+                 int64_t row) {
   const uint64_t h = Mix(seed ^ Mix(static_cast<uint64_t>(row) * 2));
   const int64_t id = static_cast<int64_t>(h % patients.size());
   const Patient& p = patients[static_cast<size_t>(id)];
@@ -125,8 +127,10 @@ std::string SyntheticSchemaJson(const std::string& name) {
 
 absl::Status WriteSyntheticSchema(const std::string& dir, const SynthOptions& options) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError("mkdir", dir);
-  KURA_RETURN_IF_ERROR(WriteFile(absl::StrCat(dir, "/schema.json"), SyntheticSchemaJson(options.name)));
-  const int64_t count = options.patients > 0 ? options.patients : std::max<int64_t>(1, options.rows / 10);
+  KURA_RETURN_IF_ERROR(
+      WriteFile(absl::StrCat(dir, "/schema.json"), SyntheticSchemaJson(options.name)));
+  const int64_t count =
+      options.patients > 0 ? options.patients : std::max<int64_t>(1, options.rows / 10);
   std::vector<Patient> patients;
   patients.reserve(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) patients.push_back(MakePatient(options.seed, i));

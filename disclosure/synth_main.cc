@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
       ok = false;
     }
     if (!ok) {
-      std::fprintf(stderr, "usage: kura-synth --out DIR [--rows N] [--seed S] [--patients P] [--name NAME]\n");
+      std::fprintf(
+          stderr,
+          "usage: kura-synth --out DIR [--rows N] [--seed S] [--patients P] [--name NAME]\n");
       return 3;
     }
     ++i;

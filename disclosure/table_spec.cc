@@ -14,10 +14,15 @@ struct StatisticEntry {
   const char* name;
   Statistic statistic;
 };
-constexpr StatisticEntry kStatistics[] = {
-    {"count", Statistic::kCount}, {"sum", Statistic::kSum},     {"mean", Statistic::kMean},
-    {"median", Statistic::kMedian}, {"min", Statistic::kMin},   {"max", Statistic::kMax},
-    {"std", Statistic::kStd},     {"mode", Statistic::kMode},   {"regression", Statistic::kRegression}};
+constexpr StatisticEntry kStatistics[] = {{"count", Statistic::kCount},
+                                          {"sum", Statistic::kSum},
+                                          {"mean", Statistic::kMean},
+                                          {"median", Statistic::kMedian},
+                                          {"min", Statistic::kMin},
+                                          {"max", Statistic::kMax},
+                                          {"std", Statistic::kStd},
+                                          {"mode", Statistic::kMode},
+                                          {"regression", Statistic::kRegression}};
 
 absl::StatusOr<FilterOp> ParseOp(absl::string_view op, const std::string& where) {
   if (op == "=" || op == "==") return FilterOp::kEq;
@@ -35,7 +40,8 @@ absl::StatusOr<std::string> ScalarText(const nlohmann::json& v, const std::strin
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
   if (v.is_number()) return FormatNumber(v.get<double>());
-  return absl::InvalidArgumentError(absl::StrCat(where, ": expected a string or a number, found ", v.type_name()));
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": expected a string or a number, found ", v.type_name()));
 }
 
 absl::StatusOr<Filter> ParseFilter(const nlohmann::json& value, const std::string& where) {
@@ -48,10 +54,12 @@ absl::StatusOr<Filter> ParseFilter(const nlohmann::json& value, const std::strin
   if (v.is_null()) return absl::InvalidArgumentError(absl::StrCat(o.Path("value"), ": missing"));
   if (f.op == FilterOp::kIn) {
     if (!v.is_array() || v.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(o.Path("value"), ": `in` takes a non-empty array"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(o.Path("value"), ": `in` takes a non-empty array"));
     }
     for (size_t i = 0; i < v.size(); ++i) {
-      KURA_ASSIGN_OR_RETURN(std::string text, ScalarText(v[i], absl::StrCat(o.Path("value"), "[", i, "]")));
+      KURA_ASSIGN_OR_RETURN(std::string text,
+                            ScalarText(v[i], absl::StrCat(o.Path("value"), "[", i, "]")));
       f.values.push_back(std::move(text));
     }
   } else {
@@ -70,7 +78,9 @@ absl::StatusOr<Filter> ParseFilter(const nlohmann::json& value, const std::strin
 absl::Status ParseStructuralZeros(const JsonObject& o, TableSpec* spec) {
   const nlohmann::json& zeros = o.Get("structural_zeros");
   if (zeros.is_null()) return absl::OkStatus();
-  if (!zeros.is_array()) return absl::InvalidArgumentError(absl::StrCat(o.Path("structural_zeros"), ": expected an array"));
+  if (!zeros.is_array())
+    return absl::InvalidArgumentError(
+        absl::StrCat(o.Path("structural_zeros"), ": expected an array"));
   const std::vector<std::string> dims = spec->Dimensions();
   for (size_t i = 0; i < zeros.size(); ++i) {
     const std::string where = absl::StrCat(o.Path("structural_zeros"), "[", i, "]");
@@ -78,7 +88,8 @@ absl::Status ParseStructuralZeros(const JsonObject& o, TableSpec* spec) {
     std::map<std::string, std::string> key;
     for (const auto& item : zeros[i].items()) {
       if (std::find(dims.begin(), dims.end(), item.key()) == dims.end()) {
-        return absl::InvalidArgumentError(absl::StrCat(where, ".", item.key(), ": not a dimension of this table"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".", item.key(), ": not a dimension of this table"));
       }
       KURA_ASSIGN_OR_RETURN(key[item.key()], ScalarText(item.value(), z.Path(item.key())));
     }
@@ -94,21 +105,23 @@ absl::Status ParseStatistic(const JsonObject& o, TableSpec* spec) {
     if (name == entry.name) found = &entry;
   }
   if (found == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        o.Path("statistic"), ": unknown statistic \"", name,
-        "\" (expected count, sum, mean, median, min, max, std, mode or regression)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(o.Path("statistic"), ": unknown statistic \"", name,
+                     "\" (expected count, sum, mean, median, min, max, std, mode or regression)"));
   }
   spec->statistic = found->statistic;
   if (spec->statistic == Statistic::kRegression) {
     KURA_ASSIGN_OR_RETURN(spec->value, o.GetString("dependent"));
     KURA_ASSIGN_OR_RETURN(spec->covariates, o.GetStringList("covariates"));
     if (spec->covariates.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(o.Path("covariates"), ": a regression needs at least one covariate"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(o.Path("covariates"), ": a regression needs at least one covariate"));
     }
   } else if (spec->statistic != Statistic::kCount) {
     KURA_ASSIGN_OR_RETURN(spec->value, o.GetString("value"));
   } else if (o.Has("value")) {
-    return absl::InvalidArgumentError(absl::StrCat(o.Path("value"), ": count takes no value column (it counts distinct units)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(o.Path("value"), ": count takes no value column (it counts distinct units)"));
   }
   return absl::OkStatus();
 }
@@ -131,12 +144,18 @@ bool Filter::Matches(absl::string_view field) const {
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
   };
   switch (op) {
-    case FilterOp::kEq: return compare(0) == 0;
-    case FilterOp::kNe: return compare(0) != 0;
-    case FilterOp::kLt: return compare(0) < 0;
-    case FilterOp::kLe: return compare(0) <= 0;
-    case FilterOp::kGt: return compare(0) > 0;
-    case FilterOp::kGe: return compare(0) >= 0;
+    case FilterOp::kEq:
+      return compare(0) == 0;
+    case FilterOp::kNe:
+      return compare(0) != 0;
+    case FilterOp::kLt:
+      return compare(0) < 0;
+    case FilterOp::kLe:
+      return compare(0) <= 0;
+    case FilterOp::kGt:
+      return compare(0) > 0;
+    case FilterOp::kGe:
+      return compare(0) >= 0;
     case FilterOp::kIn:
       for (size_t i = 0; i < values.size(); ++i) {
         if (compare(i) == 0) return true;
@@ -167,11 +186,11 @@ bool TableSpec::IsStructuralZero(const std::vector<std::string>& key) const {
 
 absl::StatusOr<TableSpec> ParseTableSpec(absl::string_view json_text, absl::string_view source) {
   KURA_ASSIGN_OR_RETURN(nlohmann::json json, ParseJson(json_text, source));
-  KURA_ASSIGN_OR_RETURN(
-      JsonObject o, JsonObject::Of(json, std::string(source),
-                                   {"schema", "table", "output", "rows", "cols", "statistic", "value",
-                                    "dependent", "covariates", "filter", "structural_zeros",
-                                    "tolerance", "description"}));
+  KURA_ASSIGN_OR_RETURN(JsonObject o,
+                        JsonObject::Of(json, std::string(source),
+                                       {"schema", "table", "output", "rows", "cols", "statistic",
+                                        "value", "dependent", "covariates", "filter",
+                                        "structural_zeros", "tolerance", "description"}));
   TableSpec spec;
   spec.source = std::string(source);
   KURA_ASSIGN_OR_RETURN(spec.schema, o.GetString("schema"));
@@ -181,10 +200,13 @@ absl::StatusOr<TableSpec> ParseTableSpec(absl::string_view json_text, absl::stri
   KURA_ASSIGN_OR_RETURN(spec.cols, o.GetStringList("cols"));
   KURA_RETURN_IF_ERROR(ParseStatistic(o, &spec));
   const std::vector<std::string> dims = spec.Dimensions();
-  if (dims.size() > 8) return absl::InvalidArgumentError(absl::StrCat(o.Path("rows"), ": at most 8 dimensions in rows and cols together"));
+  if (dims.size() > 8)
+    return absl::InvalidArgumentError(
+        absl::StrCat(o.Path("rows"), ": at most 8 dimensions in rows and cols together"));
   for (size_t i = 0; i < dims.size(); ++i) {
     if (std::count(dims.begin(), dims.end(), dims[i]) > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": dimension \"", dims[i], "\" appears twice in rows/cols"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": dimension \"", dims[i], "\" appears twice in rows/cols"));
     }
   }
   const nlohmann::json& filters = o.Get("filter");
@@ -192,13 +214,16 @@ absl::StatusOr<TableSpec> ParseTableSpec(absl::string_view json_text, absl::stri
     return absl::InvalidArgumentError(absl::StrCat(o.Path("filter"), ": expected an array"));
   }
   for (size_t i = 0; !filters.is_null() && i < filters.size(); ++i) {
-    KURA_ASSIGN_OR_RETURN(Filter f, ParseFilter(filters[i], absl::StrCat(o.Path("filter"), "[", i, "]")));
+    KURA_ASSIGN_OR_RETURN(Filter f,
+                          ParseFilter(filters[i], absl::StrCat(o.Path("filter"), "[", i, "]")));
     spec.filters.push_back(std::move(f));
   }
   KURA_RETURN_IF_ERROR(ParseStructuralZeros(o, &spec));
   if (o.Has("tolerance")) {
     KURA_ASSIGN_OR_RETURN(double tolerance, o.GetNumberOr("tolerance", 0));
-    if (tolerance < 0) return absl::InvalidArgumentError(absl::StrCat(o.Path("tolerance"), ": must not be negative"));
+    if (tolerance < 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat(o.Path("tolerance"), ": must not be negative"));
     spec.tolerance = tolerance;
   }
   return spec;
@@ -213,7 +238,8 @@ absl::Status ValidateTableSpec(const TableSpec& spec, const Schema& schema,
                                const std::vector<std::string>& header) {
   if (spec.schema != schema.name) {
     return absl::InvalidArgumentError(absl::StrCat(spec.source, ".schema: \"", spec.schema,
-                                                   "\" but the schema given is \"", schema.name, "\""));
+                                                   "\" but the schema given is \"", schema.name,
+                                                   "\""));
   }
   const SchemaTable* table = schema.FindTable(spec.table);
   if (table == nullptr) {
@@ -221,24 +247,28 @@ absl::Status ValidateTableSpec(const TableSpec& spec, const Schema& schema,
                                                    "\" has no table \"", spec.table, "\""));
   }
   if (table->UnitColumn().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(spec.source, ".table: table \"", spec.table,
-                                                   "\" has no unit_id column, so units cannot be counted"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec.source, ".table: table \"", spec.table,
+                     "\" has no unit_id column, so units cannot be counted"));
   }
   auto check = [&](const std::string& column, absl::string_view field) -> absl::Status {
     if (std::find(header.begin(), header.end(), column) == header.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(spec.source, ".", field, ": table \"", spec.table,
-                                                     "\" has no column \"", column, "\""));
+      return absl::InvalidArgumentError(absl::StrCat(
+          spec.source, ".", field, ": table \"", spec.table, "\" has no column \"", column, "\""));
     }
     const ColumnRole role = table->RoleOf(column);
     if (field != "filter" && (role == ColumnRole::kUnitId || role == ColumnRole::kHoldingId)) {
-      return absl::InvalidArgumentError(absl::StrCat(spec.source, ".", field, ": \"", column, "\" is an identifier (",
-                                                     ColumnRoleName(role), ") and cannot be tabulated"));
+      return absl::InvalidArgumentError(absl::StrCat(spec.source, ".", field, ": \"", column,
+                                                     "\" is an identifier (", ColumnRoleName(role),
+                                                     ") and cannot be tabulated"));
     }
     return absl::OkStatus();
   };
   for (const auto& c : spec.rows) KURA_RETURN_IF_ERROR(check(c, "rows"));
   for (const auto& c : spec.cols) KURA_RETURN_IF_ERROR(check(c, "cols"));
-  if (!spec.value.empty()) KURA_RETURN_IF_ERROR(check(spec.value, spec.statistic == Statistic::kRegression ? "dependent" : "value"));
+  if (!spec.value.empty())
+    KURA_RETURN_IF_ERROR(
+        check(spec.value, spec.statistic == Statistic::kRegression ? "dependent" : "value"));
   for (const auto& c : spec.covariates) KURA_RETURN_IF_ERROR(check(c, "covariates"));
   for (const auto& f : spec.filters) KURA_RETURN_IF_ERROR(check(f.column, "filter"));
   return absl::OkStatus();

@@ -20,7 +20,9 @@ enum class Statistic { kCount, kSum, kMean, kMedian, kMin, kMax, kStd, kMode, kR
 absl::string_view StatisticName(Statistic statistic);
 
 // Frequency tables (count) are judged by threshold and zeros; the others are magnitude tables.
-inline bool IsMagnitude(Statistic s) { return s != Statistic::kCount && s != Statistic::kRegression; }
+inline bool IsMagnitude(Statistic s) {
+  return s != Statistic::kCount && s != Statistic::kRegression;
+}
 
 enum class FilterOp { kEq, kNe, kLt, kLe, kGt, kGe, kIn };
 

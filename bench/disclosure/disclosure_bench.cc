@@ -54,7 +54,8 @@ Timed RunChild(const std::vector<std::string>& argv, const std::string& out_path
   args.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   if (g_fifo) {
@@ -97,11 +98,13 @@ std::string LoadAverage() {
 }
 
 Timed Best(const std::vector<Timed>& runs) {
-  return *std::min_element(runs.begin(), runs.end(), [](const Timed& a, const Timed& b) { return a.seconds < b.seconds; });
+  return *std::min_element(runs.begin(), runs.end(),
+                           [](const Timed& a, const Timed& b) { return a.seconds < b.seconds; });
 }
 
 double Median(std::vector<Timed> runs) {
-  std::sort(runs.begin(), runs.end(), [](const Timed& a, const Timed& b) { return a.seconds < b.seconds; });
+  std::sort(runs.begin(), runs.end(),
+            [](const Timed& a, const Timed& b) { return a.seconds < b.seconds; });
   return runs[runs.size() / 2].seconds;
 }
 
@@ -136,7 +139,8 @@ Options ParseOptions(int argc, char** argv) {
 bool EnsureSchema(const std::string& schema, int64_t rows) {
   struct stat st;
   if (::stat(absl::StrCat(schema, "/claims.csv").c_str(), &st) == 0) return true;
-  std::printf("generating %lld claim rows into %s ...\n", static_cast<long long>(rows), schema.c_str());
+  std::printf("generating %lld claim rows into %s ...\n", static_cast<long long>(rows),
+              schema.c_str());
   kura::disclosure::SynthOptions options;
   options.rows = rows;
   options.seed = 20240601;
@@ -149,16 +153,19 @@ bool EnsureSchema(const std::string& schema, int64_t rows) {
 // and the number of cells, or no runs on failure.
 std::vector<Timed> RunSqlite(const Options& o, const std::string& csv, int64_t* cells) {
   const std::string body = absl::StrCat(o.dir, "/sqlite-", o.rows, ".csv");
-  const std::vector<std::string> argv = {o.sqlite, ":memory:", "-cmd", ".mode csv", "-cmd",
-                                         absl::StrCat(".import ", csv, " claims"), kQuery};
+  const std::vector<std::string> argv = {
+      o.sqlite, ":memory:", "-cmd", ".mode csv", "-cmd", absl::StrCat(".import ", csv, " claims"),
+      kQuery};
   std::vector<Timed> runs;
   for (int i = 0; i < (o.rows > 2000000 ? 1 : 3); ++i) runs.push_back(RunChild(argv, body));
   auto text = kura::disclosure::ReadFile(body);
   if (runs[0].exit_code != 0 || !text.ok() ||
       !kura::disclosure::WriteFile(absl::StrCat(o.dir, "/table1.csv"),
-                                   absl::StrCat("prefecture,age_band,sex,icd10,value\n", *text)).ok() ||
+                                   absl::StrCat("prefecture,age_band,sex,icd10,value\n", *text))
+           .ok() ||
       !kura::disclosure::WriteFile(absl::StrCat(o.dir, "/spec.json"), kSpec).ok()) {
-    std::fprintf(stderr, "sqlite3 failed (exit %d) or the submitted table could not be written\n", runs[0].exit_code);
+    std::fprintf(stderr, "sqlite3 failed (exit %d) or the submitted table could not be written\n",
+                 runs[0].exit_code);
     return {};
   }
   *cells = std::count(text->begin(), text->end(), '\n');
@@ -166,9 +173,16 @@ std::vector<Timed> RunSqlite(const Options& o, const std::string& csv, int64_t* 
 }
 
 std::vector<Timed> RunSdc(const Options& o, const std::string& schema) {
-  const std::vector<std::string> argv = {KURA_SDC_BIN, "check", "--schema", schema,
-                                         "--spec", absl::StrCat(o.dir, "/spec.json"),
-                                         "--threads", o.threads, "--format", "json",
+  const std::vector<std::string> argv = {KURA_SDC_BIN,
+                                         "check",
+                                         "--schema",
+                                         schema,
+                                         "--spec",
+                                         absl::StrCat(o.dir, "/spec.json"),
+                                         "--threads",
+                                         o.threads,
+                                         "--format",
+                                         "json",
                                          absl::StrCat(o.dir, "/table1.csv")};
   RunChild(argv, absl::StrCat(o.dir, "/report.json"));  // Warms the page cache; keeps a report.
   std::vector<Timed> runs;
@@ -192,18 +206,26 @@ int main(int argc, char** argv) {
   const std::vector<Timed> sdc_runs = RunSdc(o, schema);
   const Timed sdc = Best(sdc_runs);
   const Timed lite = Best(sqlite_runs);
-  std::printf("scheduling: %s\n", g_fifo ? "SCHED_FIFO (other tenants' load excluded)" : "normal (shares the CPUs with whatever else runs)");
-  std::printf("rows %lld (%.1f MB CSV), table %lld cells, mean cost, acro-default (threshold, dominance, p%%)\n",
-              static_cast<long long>(o.rows), st.st_size / 1e6, static_cast<long long>(cells));
-  std::printf("kura-sdc check (whole process, %s threads): best %.3f s, median %.3f s of %d runs, "
-              "CPU %.3f s, peak RSS %.1f MB, exit %d (0 pass, 1 review, 2 fail)\n",
-              o.threads.c_str(), sdc.seconds, Median(sdc_runs), o.repeats, sdc.cpu_seconds,
-              sdc.max_rss_kb / 1024.0, sdc.exit_code);
-  std::printf("sqlite3 :memory: .import + GROUP BY (whole process): best %.3f s of %zu runs, CPU %.3f s, peak RSS %.1f MB\n",
-              lite.seconds, sqlite_runs.size(), lite.cpu_seconds, lite.max_rss_kb / 1024.0);
-  std::printf("ratio: kura-sdc is %.1fx faster than SQLite doing the group-by alone (CPU: %.1fx); "
-              "load average now %s\n",
-              lite.seconds / sdc.seconds, lite.cpu_seconds / sdc.cpu_seconds, LoadAverage().c_str());
-  if (o.rows == 1000000) std::printf("goal < 0.150 s: %s\n", sdc.seconds < 0.150 ? "met" : "MISSED");
+  std::printf("scheduling: %s\n", g_fifo ? "SCHED_FIFO (other tenants' load excluded)"
+                                         : "normal (shares the CPUs with whatever else runs)");
+  std::printf(
+      "rows %lld (%.1f MB CSV), table %lld cells, mean cost, acro-default (threshold, dominance, "
+      "p%%)\n",
+      static_cast<long long>(o.rows), st.st_size / 1e6, static_cast<long long>(cells));
+  std::printf(
+      "kura-sdc check (whole process, %s threads): best %.3f s, median %.3f s of %d runs, "
+      "CPU %.3f s, peak RSS %.1f MB, exit %d (0 pass, 1 review, 2 fail)\n",
+      o.threads.c_str(), sdc.seconds, Median(sdc_runs), o.repeats, sdc.cpu_seconds,
+      sdc.max_rss_kb / 1024.0, sdc.exit_code);
+  std::printf(
+      "sqlite3 :memory: .import + GROUP BY (whole process): best %.3f s of %zu runs, CPU %.3f s, "
+      "peak RSS %.1f MB\n",
+      lite.seconds, sqlite_runs.size(), lite.cpu_seconds, lite.max_rss_kb / 1024.0);
+  std::printf(
+      "ratio: kura-sdc is %.1fx faster than SQLite doing the group-by alone (CPU: %.1fx); "
+      "load average now %s\n",
+      lite.seconds / sdc.seconds, lite.cpu_seconds / sdc.cpu_seconds, LoadAverage().c_str());
+  if (o.rows == 1000000)
+    std::printf("goal < 0.150 s: %s\n", sdc.seconds < 0.150 ? "met" : "MISSED");
   return 0;
 }

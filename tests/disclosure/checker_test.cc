@@ -17,7 +17,8 @@ using ::testing::IsEmpty;
 
 // Region A: 10 patients (one with three claims), region B: 9 patients.
 std::vector<testing::Claim> TwoRegions() {
-  auto claims = testing::Concat({testing::Patients("pa", 10, "A", "100", 3), testing::Patients("pb", 9, "B", "100", 3)});
+  auto claims = testing::Concat(
+      {testing::Patients("pa", 10, "A", "100", 3), testing::Patients("pb", 9, "B", "100", 3)});
   claims.push_back({"pa0", "H1", "A", "F", "30", "100"});
   claims.push_back({"pa0", "H1", "A", "F", "30", "100"});
   return claims;
@@ -96,7 +97,8 @@ TEST_F(CheckerTest, WideFormAndMagnitudeTable) {
       "rows": ["region"], "cols": ["sex"], "statistic": "sum", "value": "cost"})")});
   const FileReport& f = report.files[0];
   ASSERT_EQ(f.cells.size(), 2u);
-  EXPECT_EQ(f.cells[0].key, (std::vector<std::pair<std::string, std::string>>{{"region", "A"}, {"sex", "F"}}));
+  EXPECT_EQ(f.cells[0].key,
+            (std::vector<std::pair<std::string, std::string>>{{"region", "A"}, {"sex", "F"}}));
   EXPECT_THAT(Rules(f.cells[0]), IsEmpty());
   EXPECT_EQ(f.cells[0].evidence.top[0], 300);  // pa0's three claims.
   EXPECT_THAT(Rules(f.cells[1]), ElementsAre("threshold"));
@@ -108,7 +110,8 @@ TEST_F(CheckerTest, HoldingThresholdWithNdbPolicy) {
   const std::string out = dir_.Write("t.csv", "region,value\nA,10\n");
   EXPECT_THAT(Rules(Check({out}, {Spec(kCountSpec)}).files[0].cells[0]), IsEmpty());
   const std::string out2 = dir_.Write("h.csv", "region,value\nA,7\n");
-  Report report = Check({out2}, {Spec(R"({"schema": "tiny", "table": "claims", "output": "h.csv", "rows": ["region"],
+  Report report = Check(
+      {out2}, {Spec(R"({"schema": "tiny", "table": "claims", "output": "h.csv", "rows": ["region"],
       "statistic": "count", "filter": [{"column": "hospital_id", "op": "in", "value": ["H1", "H2"]}]})")});
   EXPECT_THAT(Rules(report.files[0].cells[0]), ElementsAre("threshold", "holding_threshold"));
 }
@@ -160,13 +163,15 @@ TEST_F(CheckerTest, FrequencyCsvWithoutSpecIsCheckedOnItsCountsAndUnverified) {
 TEST_F(CheckerTest, StructuralZerosAndHundredPercentCells) {
   // Every patient is F: the M column is all zeros, and each F cell holds 100% of its row.
   const std::string out = dir_.Write("z.csv", "region,sex,value\nA,F,10\nA,M,0\n");
-  const std::string spec = R"({"schema": "tiny", "table": "claims", "output": "z.csv", "rows": ["region"],
+  const std::string spec =
+      R"({"schema": "tiny", "table": "claims", "output": "z.csv", "rows": ["region"],
       "cols": ["sex"], "statistic": "count"})";
   // sex has only the value F in the data, so the M cell is a submitted cell with no records.
   Report report = Check({out}, {Spec(spec)});
   EXPECT_THAT(Rules(report.files[0].cells[0]), ElementsAre("zeros"));  // 100% of row A.
   EXPECT_THAT(Rules(report.files[0].cells[1]), ElementsAre("zeros"));  // A zero cell.
-  const std::string structural = R"({"schema": "tiny", "table": "claims", "output": "z.csv", "rows": ["region"],
+  const std::string structural =
+      R"({"schema": "tiny", "table": "claims", "output": "z.csv", "rows": ["region"],
       "cols": ["sex"], "statistic": "count", "structural_zeros": [{"sex": "M"}]})";
   report = Check({out}, {Spec(structural)});
   EXPECT_THAT(Rules(report.files[0].cells[0]), IsEmpty());
@@ -175,8 +180,9 @@ TEST_F(CheckerTest, StructuralZerosAndHundredPercentCells) {
 
 TEST_F(CheckerTest, SuppressionWritesANewTableThatPasses) {
   const std::string out = dir_.Write("t.csv", "region,value\nA,10\nB,9\n");
-  KURA_ASSERT_OK_AND_ASSIGN(Report report, CheckAndMitigate(schema_, policy_, {Spec(kCountSpec)}, {out},
-                                                            MitigationMethod::kSuppress, dir_.Path("safe")));
+  KURA_ASSERT_OK_AND_ASSIGN(Report report,
+                            CheckAndMitigate(schema_, policy_, {Spec(kCountSpec)}, {out},
+                                             MitigationMethod::kSuppress, dir_.Path("safe")));
   ASSERT_EQ(report.files.size(), 1u);
   const FileReport& f = report.files[0];
   EXPECT_EQ(f.path, dir_.Path("safe/t.csv"));
@@ -191,8 +197,9 @@ TEST_F(CheckerTest, SuppressionWritesANewTableThatPasses) {
 TEST_F(CheckerTest, RoundingRewritesCounts) {
   const std::string out = dir_.Write("t.csv", "region,value\nA,10\nB,9\n");
   policy_.threshold = 5;
-  KURA_ASSERT_OK_AND_ASSIGN(Report report, CheckAndMitigate(schema_, policy_, {Spec(kCountSpec)}, {out},
-                                                            MitigationMethod::kRound, dir_.Path("rounded")));
+  KURA_ASSERT_OK_AND_ASSIGN(Report report,
+                            CheckAndMitigate(schema_, policy_, {Spec(kCountSpec)}, {out},
+                                             MitigationMethod::kRound, dir_.Path("rounded")));
   KURA_ASSERT_OK_AND_ASSIGN(std::string written, ReadFile(dir_.Path("rounded/t.csv")));
   EXPECT_EQ(written, "region,value\nA,10\nB,10\n");
   EXPECT_EQ(report.files[0].verdict, Verdict::kPass);  // Rounded counts are not mismatches.
@@ -200,11 +207,13 @@ TEST_F(CheckerTest, RoundingRewritesCounts) {
 }
 
 TEST_F(CheckerTest, MidpointSixRoundingWithAPolicyFile) {
-  const std::string policy_path = dir_.Write("mid.json", R"({"name": "mid", "threshold": 5, "rounding": {"method": "midpoint6"}})");
+  const std::string policy_path = dir_.Write(
+      "mid.json", R"({"name": "mid", "threshold": 5, "rounding": {"method": "midpoint6"}})");
   KURA_ASSERT_OK_AND_ASSIGN(policy_, LoadPolicy(policy_path));
   const std::string out = dir_.Write("t.csv", "region,value\nA,10\nB,9\n");
-  KURA_ASSERT_OK_AND_ASSIGN(Report report, CheckAndMitigate(schema_, policy_, {Spec(kCountSpec)}, {out},
-                                                            MitigationMethod::kRound, dir_.Path("mid")));
+  KURA_ASSERT_OK_AND_ASSIGN(Report report,
+                            CheckAndMitigate(schema_, policy_, {Spec(kCountSpec)}, {out},
+                                             MitigationMethod::kRound, dir_.Path("mid")));
   KURA_ASSERT_OK_AND_ASSIGN(std::string written, ReadFile(dir_.Path("mid/t.csv")));
   EXPECT_EQ(written, "region,value\nA,9\nB,9\n");  // 6 * ceil(x / 6) - 3 for 10 and 9.
   EXPECT_EQ(report.files[0].verdict, Verdict::kPass);
@@ -214,18 +223,23 @@ TEST_F(CheckerTest, MidpointSixRoundingWithAPolicyFile) {
 TEST_F(CheckerTest, OpenSafelyRedactsSevenAndKeepsEight) {
   KURA_ASSERT_OK_AND_ASSIGN(policy_, NamedPolicy("opensafely"));
   const std::string out = dir_.Write("t.csv", "region,value\nA,10\n");
-  Report report = Check({out}, {Spec(R"({"schema": "tiny", "table": "claims", "output": "t.csv", "rows": ["region"],
+  Report report = Check(
+      {out}, {Spec(R"({"schema": "tiny", "table": "claims", "output": "t.csv", "rows": ["region"],
       "statistic": "count", "filter": [{"column": "patient_id", "op": "in", "value": ["pa0", "pa1", "pa2", "pa3", "pa4", "pa5", "pa6"]}]})")});
   EXPECT_THAT(Rules(report.files[0].cells[0]), ElementsAre("mismatch", "threshold"));  // 7 units.
   const std::string eight = dir_.Write("e.csv", "region,value\nA,8\n");
-  report = Check({eight}, {Spec(R"({"schema": "tiny", "table": "claims", "output": "e.csv", "rows": ["region"],
+  report = Check(
+      {eight}, {Spec(R"({"schema": "tiny", "table": "claims", "output": "e.csv", "rows": ["region"],
       "statistic": "count", "filter": [{"column": "patient_id", "op": "in", "value": ["pa0", "pa1", "pa2", "pa3", "pa4", "pa5", "pa6", "pa7"]}]})")});
   EXPECT_THAT(Rules(report.files[0].cells[0]), IsEmpty());
 }
 
 TEST_F(CheckerTest, TsvSubmittedTable) {
   const std::string out = dir_.Write("t.tsv", "region\tvalue\nA\t10\nB\t9\n");
-  Report report = Check({out}, {Spec(R"({"schema": "tiny", "table": "claims", "output": "t.tsv", "rows": ["region"], "statistic": "count"})")});
+  Report report = Check(
+      {out},
+      {Spec(
+          R"({"schema": "tiny", "table": "claims", "output": "t.tsv", "rows": ["region"], "statistic": "count"})")});
   ASSERT_EQ(report.files[0].cells.size(), 2u);
   EXPECT_THAT(Rules(report.files[0].cells[0]), IsEmpty());
   EXPECT_THAT(Rules(report.files[0].cells[1]), ElementsAre("threshold"));
@@ -251,19 +265,32 @@ TEST_P(CheckerBadInputTest, IsAnErrorNamingTheProblem) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, CheckerBadInputTest,
     ::testing::Values(
-        BadInput{"wrong_schema", R"({"schema": "other", "table": "claims", "output": "t.csv", "statistic": "count"})",
-                 "region,value\n", "spec.json.schema: \"other\" but the schema given is \"tiny\""},
-        BadInput{"no_table", R"({"schema": "tiny", "table": "visits", "output": "t.csv", "statistic": "count"})",
-                 "value\n", "spec.json.table: schema \"tiny\" has no table \"visits\""},
-        BadInput{"no_column", R"({"schema": "tiny", "table": "claims", "output": "t.csv", "rows": ["ward"], "statistic": "count"})",
-                 "ward,value\n", "spec.json.rows: table \"claims\" has no column \"ward\""},
-        BadInput{"identifier_dim", R"({"schema": "tiny", "table": "claims", "output": "t.csv", "rows": ["patient_id"], "statistic": "count"})",
-                 "patient_id,value\n", "\"patient_id\" is an identifier (unit_id)"},
-        BadInput{"header", kCountSpec, "area,value\nA,10\n", "t.csv:1: header \"area,value\" does not match the spec"},
-        BadInput{"twice", kCountSpec, "region,value\nA,10\nA,10\n", "t.csv:3: cell A given twice (first on line 2)"},
-        BadInput{"malformed", kCountSpec, "region,value\nA,\"10\n", "t.csv:2: field 2 (value): unterminated"},
-        BadInput{"unused_spec", R"({"schema": "tiny", "table": "claims", "output": "other.csv", "statistic": "count"})",
-                 "region,value\n", "\"other.csv\" is not among the files to check"}),
+        BadInput{
+            "wrong_schema",
+            R"({"schema": "other", "table": "claims", "output": "t.csv", "statistic": "count"})",
+            "region,value\n", "spec.json.schema: \"other\" but the schema given is \"tiny\""},
+        BadInput{
+            "no_table",
+            R"({"schema": "tiny", "table": "visits", "output": "t.csv", "statistic": "count"})",
+            "value\n", "spec.json.table: schema \"tiny\" has no table \"visits\""},
+        BadInput{
+            "no_column",
+            R"({"schema": "tiny", "table": "claims", "output": "t.csv", "rows": ["ward"], "statistic": "count"})",
+            "ward,value\n", "spec.json.rows: table \"claims\" has no column \"ward\""},
+        BadInput{
+            "identifier_dim",
+            R"({"schema": "tiny", "table": "claims", "output": "t.csv", "rows": ["patient_id"], "statistic": "count"})",
+            "patient_id,value\n", "\"patient_id\" is an identifier (unit_id)"},
+        BadInput{"header", kCountSpec, "area,value\nA,10\n",
+                 "t.csv:1: header \"area,value\" does not match the spec"},
+        BadInput{"twice", kCountSpec, "region,value\nA,10\nA,10\n",
+                 "t.csv:3: cell A given twice (first on line 2)"},
+        BadInput{"malformed", kCountSpec, "region,value\nA,\"10\n",
+                 "t.csv:2: field 2 (value): unterminated"},
+        BadInput{
+            "unused_spec",
+            R"({"schema": "tiny", "table": "claims", "output": "other.csv", "statistic": "count"})",
+            "region,value\n", "\"other.csv\" is not among the files to check"}),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -39,13 +39,15 @@ ToolRun Sdc(const std::string& args) { return RunTool(KURA_SDC_BIN, absl::StrCat
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    schema_ = testing::WriteTinySchema(dir_, testing::Concat({testing::Patients("pa", 10, "A", "100", 3),
-                                                              testing::Patients("pb", 9, "B", "100", 3)}));
+    schema_ = testing::WriteTinySchema(
+        dir_, testing::Concat({testing::Patients("pa", 10, "A", "100", 3),
+                               testing::Patients("pb", 9, "B", "100", 3)}));
     spec_ = dir_.Write("spec.json", R"({"schema": "tiny", "table": "claims", "output": "t.csv",
         "rows": ["region"], "statistic": "count"})");
   }
   std::string Args(const std::string& table, const std::string& extra = "") {
-    return absl::StrCat("--schema ", schema_, " --spec ", spec_, " ", extra, " ", dir_.Write("t.csv", table));
+    return absl::StrCat("--schema ", schema_, " --spec ", spec_, " ", extra, " ",
+                        dir_.Write("t.csv", table));
   }
 
   testing::ScratchDir dir_;
@@ -86,7 +88,9 @@ TEST_F(CliTest, ExitTwoWhenACellFailsAndTextMarksIt) {
 }
 
 TEST_F(CliTest, SuppressWritesTheMitigatedTable) {
-  ToolRun run = Sdc(Args("region,value\nA,10\nB,9\n", absl::StrCat("--mitigate suppress --out ", dir_.Path("safe"), " --format text")));
+  ToolRun run =
+      Sdc(Args("region,value\nA,10\nB,9\n",
+               absl::StrCat("--mitigate suppress --out ", dir_.Path("safe"), " --format text")));
   EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_THAT(run.out, HasSubstr("mitigation: suppress"));
   auto written = ReadFile(dir_.Path("safe/t.csv"));
@@ -122,10 +126,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadRun{"no_schema_flag", "{dir}/t.csv", "--schema DIR is required"},
         BadRun{"missing_schema", "--schema {dir}/none {dir}/t.csv", "none/schema.json"},
-        BadRun{"bad_spec", "--schema {schema} --spec {dir}/bad.json {dir}/t.csv", "bad.json: invalid JSON: line 2"},
-        BadRun{"unknown_policy", "--schema {schema} --policy lax {dir}/t.csv", "no policy named \"lax\""},
+        BadRun{"bad_spec", "--schema {schema} --spec {dir}/bad.json {dir}/t.csv",
+               "bad.json: invalid JSON: line 2"},
+        BadRun{"unknown_policy", "--schema {schema} --policy lax {dir}/t.csv",
+               "no policy named \"lax\""},
         BadRun{"unknown_flag", "--schema {schema} --fast {dir}/t.csv", "unknown flag --fast"},
-        BadRun{"mitigate_without_out", "--schema {schema} --mitigate round {dir}/t.csv", "--mitigate needs --out"},
+        BadRun{"mitigate_without_out", "--schema {schema} --mitigate round {dir}/t.csv",
+               "--mitigate needs --out"},
         BadRun{"missing_file", "--schema {schema} {dir}/gone.csv", "gone.csv"},
         BadRun{"no_files", "--schema {schema}", "no files to check"}),
     [](const auto& info) { return info.param.name; });
@@ -133,7 +140,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(SynthCliTest, SameSeedSameBytes) {
   testing::ScratchDir dir;
   for (const char* out : {"a", "b"}) {
-    ToolRun run = RunTool(KURA_SYNTH_BIN, absl::StrCat("--rows 2000 --seed 42 --out ", dir.Path(out)));
+    ToolRun run =
+        RunTool(KURA_SYNTH_BIN, absl::StrCat("--rows 2000 --seed 42 --out ", dir.Path(out)));
     ASSERT_EQ(run.exit_code, 0) << run.out;
   }
   ToolRun c = RunTool(KURA_SYNTH_BIN, absl::StrCat("--rows 2000 --seed 43 --out ", dir.Path("c")));

@@ -19,7 +19,8 @@ using ::testing::HasSubstr;
 TEST(ParseCsvTest, ReadsRfc4180) {
   KURA_ASSERT_OK_AND_ASSIGN(
       CsvDocument doc,
-      ParseCsv("a,b,c\r\n1,\"x, y\",\"say \"\"hi\"\"\"\r\n2,\"two\nlines\",\xE6\x9D\xB1\xE4\xBA\xAC\n\n3,,\n",
+      ParseCsv("a,b,c\r\n1,\"x, y\",\"say "
+               "\"\"hi\"\"\"\r\n2,\"two\nlines\",\xE6\x9D\xB1\xE4\xBA\xAC\n\n3,,\n",
                "t.csv"));
   EXPECT_THAT(doc.header, ElementsAre("a", "b", "c"));
   ASSERT_EQ(doc.rows.size(), 3u);
@@ -51,16 +52,22 @@ TEST_P(MalformedCsvTest, NamesFileLineAndField) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, MalformedCsvTest,
     ::testing::Values(
-        MalformedCase{"unterminated", "a,b\n1,\"open\n", "out.csv:2: field 2 (b): unterminated quoted field"},
-        MalformedCase{"too_few", "a,b\n1,2\n3\n", "out.csv:3: expected 2 fields as in the header, found 1"},
+        MalformedCase{"unterminated", "a,b\n1,\"open\n",
+                      "out.csv:2: field 2 (b): unterminated quoted field"},
+        MalformedCase{"too_few", "a,b\n1,2\n3\n",
+                      "out.csv:3: expected 2 fields as in the header, found 1"},
         MalformedCase{"too_many", "a,b\n1,2,3\n", "out.csv:2: expected 2 fields"},
-        MalformedCase{"bare_quote", "a,b\n1,x\"y\n", "out.csv:2: field 2 (b): quote character inside an unquoted field"},
-        MalformedCase{"after_quote", "a,b\n\"1\"x,2\n", "out.csv:2: field 1 (a): text after the closing quote"},
+        MalformedCase{"bare_quote", "a,b\n1,x\"y\n",
+                      "out.csv:2: field 2 (b): quote character inside an unquoted field"},
+        MalformedCase{"after_quote", "a,b\n\"1\"x,2\n",
+                      "out.csv:2: field 1 (a): text after the closing quote"},
         MalformedCase{"bad_utf8", "a,b\n1,\xff\n", "out.csv:2: field 2 (b): invalid UTF-8"},
         MalformedCase{"overlong_utf8", "a,b\n1,\xC0\xAF\n", "invalid UTF-8"},
-        MalformedCase{"lone_cr", "a,b\n1,2\r3\n", "out.csv:2: field 2 (b): carriage return not followed by a line feed"},
+        MalformedCase{"lone_cr", "a,b\n1,2\r3\n",
+                      "out.csv:2: field 2 (b): carriage return not followed by a line feed"},
         MalformedCase{"empty", "", "out.csv:1: empty file"},
-        MalformedCase{"duplicate_column", "a,a\n1,2\n", "out.csv:1: header field 2: column \"a\" appears twice"},
+        MalformedCase{"duplicate_column", "a,a\n1,2\n",
+                      "out.csv:1: header field 2: column \"a\" appears twice"},
         MalformedCase{"empty_column", "a,,c\n1,2,3\n", "out.csv:1: header field 2 is empty"}),
     [](const auto& info) { return info.param.name; });
 
@@ -114,8 +121,8 @@ TEST(CsvTableReaderTest, VisitorErrorsGetFileAndLine) {
   KURA_ASSERT_OK_AND_ASSIGN(auto reader, CsvTableReader::Open(path));
   CountingVisitor visitor;
   visitor.fail_on = 2;
-  EXPECT_THAT(reader->ScanPart(0, visitor),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("t.csv:3: field x: bad value")));
+  EXPECT_THAT(reader->ScanPart(0, visitor), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                     HasSubstr("t.csv:3: field x: bad value")));
 }
 
 TEST(CsvTableReaderTest, MissingFileIsNotFound) {
@@ -124,7 +131,8 @@ TEST(CsvTableReaderTest, MissingFileIsNotFound) {
 
 TEST(CsvTableReaderTest, HeaderOnly) {
   testing::ScratchDir dir;
-  KURA_ASSERT_OK_AND_ASSIGN(auto header, ReadCsvHeader(dir.Write("t.csv", "a,\"b\nc\",d\n1,2,3\n")));
+  KURA_ASSERT_OK_AND_ASSIGN(auto header,
+                            ReadCsvHeader(dir.Write("t.csv", "a,\"b\nc\",d\n1,2,3\n")));
   EXPECT_THAT(header, ElementsAre("a", "b\nc", "d"));
 }
 

@@ -28,7 +28,8 @@ TEST(PolicyTest, NamedPacks) {
   EXPECT_EQ(ndb.zeros, RuleAction::kAllow);
   EXPECT_EQ(ndb.holding_threshold, 3);
   EXPECT_EQ(ndb.unverified_count_threshold, 1000);
-  EXPECT_THAT(NamedPolicy("lenient"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("acro-default")));
+  EXPECT_THAT(NamedPolicy("lenient"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("acro-default")));
 }
 
 TEST(PolicyTest, HashIsOfCanonicalJsonAndDiffersPerPack) {
@@ -44,7 +45,8 @@ TEST(PolicyTest, HashIsOfCanonicalJsonAndDiffersPerPack) {
 
 TEST(PolicyTest, FileFormOverridesItsBase) {
   testing::ScratchDir dir;
-  const std::string path = dir.Write("p.json", R"({"name": "strict", "base": "ndb-japan", "threshold": 20,
+  const std::string path =
+      dir.Write("p.json", R"({"name": "strict", "base": "ndb-japan", "threshold": 20,
       "dominance": {"n": 1, "k": 0.5}, "rounding": {"method": "midpoint6"}, "zeros": "review",
       "file": {"max_rows": 5, "allowed_types": ["csv"]}})");
   KURA_ASSERT_OK_AND_ASSIGN(Policy p, LoadPolicy(path));
@@ -56,7 +58,8 @@ TEST(PolicyTest, FileFormOverridesItsBase) {
   EXPECT_EQ(p.zeros, RuleAction::kReview);
   EXPECT_EQ(p.max_rows, 5);
   EXPECT_EQ(p.allowed_types, std::vector<std::string>{"csv"});
-  KURA_ASSERT_OK_AND_ASSIGN(Policy off, ParsePolicy(R"({"name": "x", "dominance": null, "p_percent": null})", "x"));
+  KURA_ASSERT_OK_AND_ASSIGN(
+      Policy off, ParsePolicy(R"({"name": "x", "dominance": null, "p_percent": null})", "x"));
   EXPECT_EQ(off.dominance_n, 0);
   EXPECT_EQ(off.p_percent, 0);
 }
@@ -79,11 +82,16 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadPolicy{"syntax", "{\"name\": ", "p.json: invalid JSON: line 1"},
         BadPolicy{"no_name", "{}", "p.json.name: missing"},
-        BadPolicy{"action", R"({"name": "x", "zeros": "maybe"})", "p.json.zeros: \"maybe\" (expected allow, review or fail)"},
-        BadPolicy{"k", R"({"name": "x", "dominance": {"n": 2, "k": 1.5}})", "p.json.dominance.k: expected 0 < k <= 1"},
-        BadPolicy{"n", R"({"name": "x", "dominance": {"n": 0.5, "k": 0.5}})", "p.json.dominance.n: expected an integer"},
-        BadPolicy{"threshold", R"({"name": "x", "threshold": -1})", "p.json.threshold: expected an integer >= 0"},
-        BadPolicy{"rounding", R"({"name": "x", "rounding": {"method": "banker"}})", "p.json.rounding.method"},
+        BadPolicy{"action", R"({"name": "x", "zeros": "maybe"})",
+                  "p.json.zeros: \"maybe\" (expected allow, review or fail)"},
+        BadPolicy{"k", R"({"name": "x", "dominance": {"n": 2, "k": 1.5}})",
+                  "p.json.dominance.k: expected 0 < k <= 1"},
+        BadPolicy{"n", R"({"name": "x", "dominance": {"n": 0.5, "k": 0.5}})",
+                  "p.json.dominance.n: expected an integer"},
+        BadPolicy{"threshold", R"({"name": "x", "threshold": -1})",
+                  "p.json.threshold: expected an integer >= 0"},
+        BadPolicy{"rounding", R"({"name": "x", "rounding": {"method": "banker"}})",
+                  "p.json.rounding.method"},
         BadPolicy{"base", R"({"name": "x", "base": "nope"})", "p.json.base: no policy named"},
         BadPolicy{"unknown", R"({"name": "x", "treshold": 5})", "p.json.treshold: unknown field"}),
     [](const auto& info) { return info.param.name; });
@@ -99,9 +107,10 @@ TEST(RoundCountTest, BaseAndMidpoint6) {
   struct Case {
     int64_t in, base5, mid6, base10;
   };
-  for (const Case& c : {Case{0, 0, 0, 0}, Case{1, 0, 3, 0}, Case{2, 0, 3, 0}, Case{3, 5, 3, 0},
-                        Case{6, 5, 3, 10}, Case{7, 5, 9, 10}, Case{8, 10, 9, 10}, Case{12, 10, 9, 10},
-                        Case{13, 15, 15, 10}, Case{15, 15, 15, 20}, Case{18, 20, 15, 20}, Case{19, 20, 21, 20}}) {
+  for (const Case& c :
+       {Case{0, 0, 0, 0}, Case{1, 0, 3, 0}, Case{2, 0, 3, 0}, Case{3, 5, 3, 0}, Case{6, 5, 3, 10},
+        Case{7, 5, 9, 10}, Case{8, 10, 9, 10}, Case{12, 10, 9, 10}, Case{13, 15, 15, 10},
+        Case{15, 15, 15, 20}, Case{18, 20, 15, 20}, Case{19, 20, 21, 20}}) {
     EXPECT_EQ(RoundCount(c.in, base), c.base5) << c.in;
     EXPECT_EQ(RoundCount(c.in, mid), c.mid6) << c.in;
     EXPECT_EQ(RoundCount(c.in, ten), c.base10) << c.in;

@@ -13,11 +13,12 @@ namespace kura::disclosure {
 namespace {
 
 using ::kura::testing::StatusIs;
+using testing::Claim;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::Claim;
 
-TableSpec MakeSpec(Statistic statistic, std::vector<std::string> rows, std::vector<std::string> cols = {}) {
+TableSpec MakeSpec(Statistic statistic, std::vector<std::string> rows,
+                   std::vector<std::string> cols = {}) {
   TableSpec spec;
   spec.source = "spec.json";
   spec.schema = "tiny";
@@ -30,7 +31,8 @@ TableSpec MakeSpec(Statistic statistic, std::vector<std::string> rows, std::vect
   return spec;
 }
 
-absl::StatusOr<RecomputedTable> RecomputeTiny(const testing::ScratchDir& dir, const std::vector<Claim>& claims,
+absl::StatusOr<RecomputedTable> RecomputeTiny(const testing::ScratchDir& dir,
+                                              const std::vector<Claim>& claims,
                                               const TableSpec& spec, int threads = 2) {
   const std::string root = testing::WriteTinySchema(dir, claims);
   auto schema = LoadSchema(root);
@@ -44,7 +46,8 @@ TEST(RecomputeTest, ManyRowsOfOnePatientCountOnce) {
   testing::ScratchDir dir;
   std::vector<Claim> claims = testing::Patients("p", 9, "A", "10");
   for (int i = 0; i < 50; ++i) claims.push_back(Claim{"p0", "H1", "A", "F", "40", "10"});
-  KURA_ASSERT_OK_AND_ASSIGN(RecomputedTable t, RecomputeTiny(dir, claims, MakeSpec(Statistic::kSum, {"region"})));
+  KURA_ASSERT_OK_AND_ASSIGN(RecomputedTable t,
+                            RecomputeTiny(dir, claims, MakeSpec(Statistic::kSum, {"region"})));
   ASSERT_EQ(t.cells.size(), 1u);
   const CellEvidence& c = t.cells[0];
   EXPECT_EQ(c.rows, 59);
@@ -58,8 +61,8 @@ TEST(RecomputeTest, ManyRowsOfOnePatientCountOnce) {
 TEST(RecomputeTest, AllStatisticsHandComputed) {
   testing::ScratchDir dir;
   // Values 1, 2, 2, 3, 10 from five patients, and one more claim of 2 by the first patient.
-  std::vector<Claim> claims = {{"a", "H1", "A", "F", "1", "1"}, {"b", "H1", "A", "F", "1", "2"},
-                               {"c", "H2", "A", "F", "1", "2"}, {"d", "H2", "A", "F", "1", "3"},
+  std::vector<Claim> claims = {{"a", "H1", "A", "F", "1", "1"},  {"b", "H1", "A", "F", "1", "2"},
+                               {"c", "H2", "A", "F", "1", "2"},  {"d", "H2", "A", "F", "1", "3"},
                                {"e", "H3", "A", "F", "1", "10"}, {"a", "H1", "A", "F", "1", "2"}};
   struct Case {
     Statistic statistic;
@@ -69,10 +72,12 @@ TEST(RecomputeTest, AllStatisticsHandComputed) {
   const double mean = 20.0 / 6;
   double ss = 0;
   for (double v : {1.0, 2.0, 2.0, 2.0, 3.0, 10.0}) ss += (v - mean) * (v - mean);
-  for (const Case& c : {Case{Statistic::kSum, 20}, Case{Statistic::kMean, mean}, Case{Statistic::kMedian, 2},
-                        Case{Statistic::kMode, 2}, Case{Statistic::kMin, 1}, Case{Statistic::kMax, 10},
-                        Case{Statistic::kStd, std::sqrt(ss / 5)}, Case{Statistic::kCount, 5}}) {
-    KURA_ASSERT_OK_AND_ASSIGN(RecomputedTable t, RecomputeTiny(dir, claims, MakeSpec(c.statistic, {"region"})));
+  for (const Case& c :
+       {Case{Statistic::kSum, 20}, Case{Statistic::kMean, mean}, Case{Statistic::kMedian, 2},
+        Case{Statistic::kMode, 2}, Case{Statistic::kMin, 1}, Case{Statistic::kMax, 10},
+        Case{Statistic::kStd, std::sqrt(ss / 5)}, Case{Statistic::kCount, 5}}) {
+    KURA_ASSERT_OK_AND_ASSIGN(RecomputedTable t,
+                              RecomputeTiny(dir, claims, MakeSpec(c.statistic, {"region"})));
     ASSERT_EQ(t.cells.size(), 1u);
     EXPECT_TRUE(t.cells[0].has_statistic);
     EXPECT_NEAR(t.cells[0].statistic, c.expected, 1e-12) << StatisticName(c.statistic);
@@ -87,19 +92,25 @@ TEST(RecomputeTest, AllStatisticsHandComputed) {
 
 TEST(RecomputeTest, SharedExtremeIsNotASingleUnit) {
   testing::ScratchDir dir;
-  std::vector<Claim> claims = {{"a", "H1", "A", "F", "1", "1"}, {"b", "H1", "A", "F", "1", "1"},
-                               {"c", "H1", "A", "F", "1", "5"}, {"c", "H1", "A", "F", "1", "9"}};
-  KURA_ASSERT_OK_AND_ASSIGN(RecomputedTable t, RecomputeTiny(dir, claims, MakeSpec(Statistic::kMin, {"region"})));
+  std::vector<Claim> claims = {{"a", "H1", "A", "F", "1", "1"},
+                               {"b", "H1", "A", "F", "1", "1"},
+                               {"c", "H1", "A", "F", "1", "5"},
+                               {"c", "H1", "A", "F", "1", "9"}};
+  KURA_ASSERT_OK_AND_ASSIGN(RecomputedTable t,
+                            RecomputeTiny(dir, claims, MakeSpec(Statistic::kMin, {"region"})));
   EXPECT_FALSE(t.cells[0].min_single_unit);  // a and b share the minimum.
   EXPECT_TRUE(t.cells[0].max_single_unit);
 }
 
 TEST(RecomputeTest, MissingValuesAndNegativeContributions) {
   testing::ScratchDir dir;
-  std::vector<Claim> claims = {{"a", "H1", "A", "F", "1", "5"},  {"a", "H1", "A", "F", "1", "-8"},
-                               {"b", "H1", "A", "F", "1", ""},   {"c", "H1", "A", "F", "1", "NA"},
+  std::vector<Claim> claims = {{"a", "H1", "A", "F", "1", "5"},
+                               {"a", "H1", "A", "F", "1", "-8"},
+                               {"b", "H1", "A", "F", "1", ""},
+                               {"c", "H1", "A", "F", "1", "NA"},
                                {"d", "H1", "A", "F", "1", "4"}};
-  KURA_ASSERT_OK_AND_ASSIGN(RecomputedTable t, RecomputeTiny(dir, claims, MakeSpec(Statistic::kSum, {"region"})));
+  KURA_ASSERT_OK_AND_ASSIGN(RecomputedTable t,
+                            RecomputeTiny(dir, claims, MakeSpec(Statistic::kSum, {"region"})));
   const CellEvidence& c = t.cells[0];
   EXPECT_EQ(c.rows, 5);
   EXPECT_EQ(c.missing, 2);
@@ -138,8 +149,9 @@ TEST(RecomputeTest, SameAnswerWithOneOrManyThreads) {
   testing::ScratchDir dir;
   std::vector<Claim> claims;
   for (int i = 0; i < 60000; ++i) {
-    claims.push_back(Claim{absl::StrCat("p", i % 997), absl::StrCat("H", i % 13), absl::StrCat("R", i % 7),
-                           i % 3 ? "F" : "M", "1", absl::StrCat(i % 101)});
+    claims.push_back(Claim{absl::StrCat("p", i % 997), absl::StrCat("H", i % 13),
+                           absl::StrCat("R", i % 7), i % 3 ? "F" : "M", "1",
+                           absl::StrCat(i % 101)});
   }
   const TableSpec spec = MakeSpec(Statistic::kMean, {"region"}, {"sex"});
   KURA_ASSERT_OK_AND_ASSIGN(RecomputedTable one, RecomputeTiny(dir, claims, spec, 1));
@@ -159,7 +171,8 @@ TEST(RecomputeTest, NonNumericValueNamesFileLineAndField) {
   std::vector<Claim> claims = testing::Patients("p", 3, "A");
   claims[1].cost = "ten";
   EXPECT_THAT(RecomputeTiny(dir, claims, MakeSpec(Statistic::kSum, {"region"})),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("claims.csv:3: field cost: \"ten\" is not a number")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("claims.csv:3: field cost: \"ten\" is not a number")));
 }
 
 }  // namespace

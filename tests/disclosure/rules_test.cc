@@ -49,9 +49,9 @@ std::vector<std::string> Judge(const CellEvidence& e, const Policy& policy,
   return Fired(JudgeCell(e, SubmittedValue{}, context, Spec(statistic), policy));
 }
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using ::testing::Contains;
 using ::testing::Not;
 
 TEST(ThresholdTest, NineUnitsFailTenPassForEveryStatistic) {
@@ -76,15 +76,17 @@ TEST(DominanceTest, KExactlyReachedFails) {
   EXPECT_THAT(Judge(Magnitude({45, 45, 1.25, 1.25, 1.25, 1.25, 1.25, 1.25, 1.25, 1.25}), policy),
               ElementsAre("dominance"));
   // 89 of 100: passes.
-  EXPECT_THAT(Judge(Magnitude({45, 44, 1.375, 1.375, 1.375, 1.375, 1.375, 1.375, 1.375, 1.375}), policy),
-              IsEmpty());
+  EXPECT_THAT(
+      Judge(Magnitude({45, 44, 1.375, 1.375, 1.375, 1.375, 1.375, 1.375, 1.375, 1.375}), policy),
+      IsEmpty());
 }
 
 TEST(DominanceTest, JudgedOnAbsoluteValuesAndFlagsNegatives) {
   Policy policy;
   policy.p_percent = 0;
   // Net sum 0, but two units hold 90 of 100 in absolute terms.
-  const auto fired = Judge(Magnitude({-45, 45, 1.25, -1.25, 1.25, -1.25, 1.25, -1.25, 1.25, -1.25}), policy);
+  const auto fired =
+      Judge(Magnitude({-45, 45, 1.25, -1.25, 1.25, -1.25, 1.25, -1.25, 1.25, -1.25}), policy);
   EXPECT_THAT(fired, ElementsAre("dominance", "negative"));
 }
 
@@ -101,10 +103,13 @@ TEST(PPercentTest, ExactlyAtTheEdgePasses) {
   Policy policy;  // p = 0.1
   policy.dominance_n = 0;
   // (112 - 100 - 2) / 100 = 0.1: not below p.
-  EXPECT_THAT(Judge(Magnitude({100, 2, 1.25, 1.25, 1.25, 1.25, 1.25, 1.25, 1.25, 1.25}), policy), IsEmpty());
+  EXPECT_THAT(Judge(Magnitude({100, 2, 1.25, 1.25, 1.25, 1.25, 1.25, 1.25, 1.25, 1.25}), policy),
+              IsEmpty());
   // (111.9 - 100 - 2) / 100 = 0.099: fails.
-  EXPECT_THAT(Judge(Magnitude({100, 2, 1.2375, 1.2375, 1.2375, 1.2375, 1.2375, 1.2375, 1.2375, 1.2375}), policy),
-              ElementsAre("p_percent"));
+  EXPECT_THAT(
+      Judge(Magnitude({100, 2, 1.2375, 1.2375, 1.2375, 1.2375, 1.2375, 1.2375, 1.2375, 1.2375}),
+            policy),
+      ElementsAre("p_percent"));
 }
 
 TEST(HoldingRulesTest, ThresholdAndDominanceWhenConfigured) {
@@ -145,7 +150,8 @@ TEST(ZerosTest, ZeroAndHundredPercentCellsUnlessStructural) {
   EXPECT_THAT(Fired(JudgeCell(zero, {}, {}, structural, policy)), IsEmpty());
   CellEvidence full = Magnitude(std::vector<double>(12, 1.0));
   full.statistic = 12;
-  EXPECT_THAT(Judge(full, policy, Statistic::kCount, CellContext{false, true, true}), ElementsAre("zeros"));
+  EXPECT_THAT(Judge(full, policy, Statistic::kCount, CellContext{false, true, true}),
+              ElementsAre("zeros"));
 }
 
 TEST(MissingTest, ReviewWhenConfigured) {
@@ -187,7 +193,8 @@ TEST(MismatchTest, ExactForCountsRoundingAwareAndToleranceForReals) {
   CellEvidence count = Magnitude(std::vector<double>(12, 1.0));
   count.statistic = 12;
   auto judge = [&](const CellEvidence& e, Statistic s, const std::string& text) {
-    return Fired(JudgeCell(e, SubmittedValue{true, text, false}, CellContext{false, false, true}, Spec(s), policy));
+    return Fired(JudgeCell(e, SubmittedValue{true, text, false}, CellContext{false, false, true},
+                           Spec(s), policy));
   };
   EXPECT_THAT(judge(count, Statistic::kCount, "12"), IsEmpty());
   EXPECT_THAT(judge(count, Statistic::kCount, "10"), IsEmpty());  // 12 rounded to base 5.
@@ -201,10 +208,12 @@ TEST(MismatchTest, ExactForCountsRoundingAwareAndToleranceForReals) {
   EXPECT_THAT(judge(mean, Statistic::kMean, "0.33"), ElementsAre("mismatch"));
   TableSpec loose = Spec(Statistic::kMean);
   loose.tolerance = 0.005;
-  EXPECT_THAT(Fired(JudgeCell(mean, SubmittedValue{true, "0.33", false}, CellContext{false, false, true}, loose, policy)),
+  EXPECT_THAT(Fired(JudgeCell(mean, SubmittedValue{true, "0.33", false},
+                              CellContext{false, false, true}, loose, policy)),
               IsEmpty());
   // A suppressed cell discloses nothing and is not compared.
-  EXPECT_THAT(Fired(JudgeCell(Magnitude({1}), SubmittedValue{true, "*", true}, {}, Spec(Statistic::kSum), policy)),
+  EXPECT_THAT(Fired(JudgeCell(Magnitude({1}), SubmittedValue{true, "*", true}, {},
+                              Spec(Statistic::kSum), policy)),
               IsEmpty());
 }
 

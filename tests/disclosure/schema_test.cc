@@ -45,7 +45,8 @@ constexpr char kTable[] = R"("tables": [{"name": "t", "file": "t.csv", "columns"
 INSTANTIATE_TEST_SUITE_P(
     Cases, BadManifestTest,
     ::testing::Values(
-        BadManifest{"syntax", "{\"name\": \"x\",\n \"data_class\": }", "m/schema.json: invalid JSON: line 2"},
+        BadManifest{"syntax", "{\"name\": \"x\",\n \"data_class\": }",
+                    "m/schema.json: invalid JSON: line 2"},
         BadManifest{"direct_identifier",
                     std::string(R"({"name": "x", "data_class": "anonymized", )") + kTable +
                         R"({"name": "full_name", "role": "direct_identifier"}]}]})",
@@ -64,12 +65,14 @@ INSTANTIATE_TEST_SUITE_P(
                     "columns[1]: column \"a\" listed twice"},
         BadManifest{"data_class", R"({"name": "x", "data_class": "open", "tables": []})",
                     "m/schema.json.data_class: \"open\" (expected anonymized or pseudonymized)"},
-        BadManifest{"no_name", R"({"data_class": "anonymized", "tables": []})", "m/schema.json.name: missing"},
+        BadManifest{"no_name", R"({"data_class": "anonymized", "tables": []})",
+                    "m/schema.json.name: missing"},
         BadManifest{"no_tables", R"({"name": "x", "data_class": "anonymized", "tables": []})",
                     "tables: expected a non-empty array"},
-        BadManifest{"traversal",
-                    R"({"name": "x", "data_class": "anonymized", "tables": [{"name": "t", "file": "../etc/passwd"}]})",
-                    "tables[0].file: \"../etc/passwd\" must be a plain file name"},
+        BadManifest{
+            "traversal",
+            R"({"name": "x", "data_class": "anonymized", "tables": [{"name": "t", "file": "../etc/passwd"}]})",
+            "tables[0].file: \"../etc/passwd\" must be a plain file name"},
         BadManifest{"unknown_field", R"({"name": "x", "data_class": "anonymized", "tabels": []})",
                     "m/schema.json.tabels: unknown field"},
         BadManifest{"wrong_type", R"({"name": 3, "data_class": "anonymized", "tables": []})",
@@ -87,9 +90,11 @@ TEST(SchemaTest, ListedColumnMissingFromHeaderIsRefused) {
 
 TEST(SchemaTest, MissingManifestOrTableIsNotFound) {
   testing::ScratchDir dir;
-  EXPECT_THAT(LoadSchema(dir.path()), StatusIs(absl::StatusCode::kNotFound, HasSubstr("schema.json")));
+  EXPECT_THAT(LoadSchema(dir.path()),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("schema.json")));
   dir.Write("schema.json", testing::TinyManifest());
-  EXPECT_THAT(LoadSchema(dir.path()), StatusIs(absl::StatusCode::kNotFound, HasSubstr("claims.csv")));
+  EXPECT_THAT(LoadSchema(dir.path()),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("claims.csv")));
 }
 
 }  // namespace
