@@ -1,4 +1,5 @@
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <memory>
 #include <string>
@@ -222,6 +223,21 @@ TEST_F(StoreTest, RevocationAndListing) {
   ASSERT_THAT(store_->SetWorkspaceState("ws-1", WorkspaceState::kClosed, TestNow()), IsOk());
   EXPECT_THAT(store_->ListWorkspaces(std::string("node-a")), IsOkAndHolds(::testing::SizeIs(1)));
   EXPECT_THAT(store_->ListWorkspaces(std::string("node-b")), IsOkAndHolds(::testing::IsEmpty()));
+}
+
+TEST_F(StoreTest, ValuesAreBoundNeverSpliced) {
+  const std::string name = "x'); DROP TABLE users; --";
+  UserRecord odd;
+  odd.name = name;
+  odd.roles = {Role::kResearcher};
+  ASSERT_THAT(store_->CreateUser(odd), IsOk());
+  KURA_ASSERT_OK_AND_ASSIGN(UserRecord back, store_->GetUser(name));
+  EXPECT_EQ(back.name, name);
+  EXPECT_THAT(store_->ListUsers(), IsOkAndHolds(::testing::SizeIs(1)));
+  EXPECT_THAT(store_->GetUser("' OR '1'='1"), StatusIs(absl::StatusCode::kNotFound));
+  // WAL mode: the write-ahead log sits beside the database while it is open.
+  struct stat st;
+  EXPECT_EQ(::stat(dir_.File("kura.db-wal").c_str(), &st), 0);
 }
 
 TEST_F(StoreTest, RefusesAStoreFromANewerKura) {
