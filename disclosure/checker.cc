@@ -138,6 +138,11 @@ absl::Status CheckSpecifiedTable(const Schema& schema, const Policy& policy, con
     auto it = index.find(joined);
     const CellEvidence* e = it == index.end() ? nullptr : it->second;
     if (e != nullptr && e->rows > 0) ++matched;
+    // A label the data never show (a cell of no records) is compared with the schema's
+    // identifiers, so that a zero cell cannot carry a patient's id out as its label.
+    if (e == nullptr) {
+      for (const auto& label : s.key) file.candidates.insert(label);
+    }
     file.report.cells.push_back(JudgeSubmitted(s.key, submitted.ValueOf(s), e,
                                                hundred.contains(joined), recomputed.has_holdings,
                                                spec, policy));

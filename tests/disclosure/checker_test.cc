@@ -234,6 +234,14 @@ TEST_F(CheckerTest, OpenSafelyRedactsSevenAndKeepsEight) {
   EXPECT_THAT(Rules(report.files[0].cells[0]), IsEmpty());
 }
 
+TEST_F(CheckerTest, IdentifierAsTheLabelOfAZeroCellFails) {
+  KURA_ASSERT_OK_AND_ASSIGN(policy_, NamedPolicy("ndb-japan"));  // Zero cells are allowed.
+  const std::string out = dir_.Write("t.csv", "region,value\nA,10\npb3,0\n");
+  Report report = Check({out}, {Spec(kCountSpec)});
+  EXPECT_THAT(Reasons(report.files[0]), ::testing::Contains("identifier_value"));
+  EXPECT_EQ(report.files[0].verdict, Verdict::kFail);
+}
+
 TEST_F(CheckerTest, TsvSubmittedTable) {
   const std::string out = dir_.Write("t.tsv", "region\tvalue\nA\t10\nB\t9\n");
   Report report = Check(
