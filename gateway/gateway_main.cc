@@ -3,8 +3,11 @@
 //   kura-gateway --state DIR --listen HOST:PORT [--ready-file FILE]
 //                [--session-idle-timeout SECONDS] [--session-lifetime SECONDS]
 //                [--heartbeat-interval SECONDS] [--workspace-idle-timeout SECONDS]
+//                [--login-backoff-ms MS]   (base delay after a failed second factor; default 1000)
+//                [--exit-with-parent]      (stop when the process that started it dies)
 
 #include <signal.h>
+#include <sys/prctl.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -25,7 +28,8 @@ int Usage(const std::string& problem) {
                "kura-gateway: %s\n"
                "usage: kura-gateway --state DIR --listen HOST:PORT [--ready-file FILE]\n"
                "         [--session-idle-timeout S] [--session-lifetime S]\n"
-               "         [--heartbeat-interval S] [--workspace-idle-timeout S]\n",
+               "         [--heartbeat-interval S] [--workspace-idle-timeout S]\n"
+               "         [--login-backoff-ms MS]\n",
                problem.c_str());
   return 2;
 }
@@ -44,9 +48,15 @@ int main(int argc, char** argv) {
   std::string ready_file;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
+    if (flag == "--exit-with-parent") {
+      // For tests and scripts that must never leave a gateway behind.
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      continue;
+    }
     if (i + 1 >= argc) return Usage(absl::StrCat(flag, " needs a value"));
     const std::string value = argv[++i];
     absl::Duration duration;
+    int64_t millis = 0;
     if (flag == "--state") {
       options.state_dir = value;
     } else if (flag == "--listen") {
@@ -59,6 +69,8 @@ int main(int argc, char** argv) {
       options.session_lifetime = duration;
     } else if (flag == "--heartbeat-interval" && ParseSeconds(value, &duration)) {
       options.heartbeat_interval = duration;
+    } else if (flag == "--login-backoff-ms" && absl::SimpleAtoi(value, &millis) && millis >= 0) {
+      options.login_backoff_base = absl::Milliseconds(millis);
     } else if (flag == "--workspace-idle-timeout" && ParseSeconds(value, &duration)) {
       options.workspace_idle_timeout_seconds = static_cast<uint32_t>(duration / absl::Seconds(1));
     } else {

@@ -1,0 +1,156 @@
+#include "tests/e2e/fake_node.h"
+
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/crypto.h"
+#include "gateway/pki.h"
+
+namespace kura::e2e {
+
+FakeNode::FakeNode(const TlsIdentity& identity) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", MutualTlsServerCredentials(identity), &port);
+  builder.RegisterService(this);
+  server_ = builder.BuildAndStart();
+  address_ = absl::StrCat("127.0.0.1:", port);
+}
+
+FakeNode::~FakeNode() { server_->Shutdown(absl::ToChronoTime(absl::Now())); }
+
+std::vector<kura::v1::NodeOpenWorkspaceRequest> FakeNode::opened() {
+  absl::MutexLock lock(&mu_);
+  return opened_;
+}
+
+std::vector<std::string> FakeNode::closed() {
+  absl::MutexLock lock(&mu_);
+  return closed_;
+}
+
+grpc::Status FakeNode::CheckGateway(const grpc::ServerContext& context) {
+  absl::StatusOr<std::string> pem = PeerCertificatePem(*context.auth_context());
+  if (!pem.ok()) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no certificate");
+  absl::StatusOr<gateway::PeerIdentity> peer = gateway::ParsePeerIdentity(*pem);
+  if (!peer.ok() || peer->role != gateway::PeerRole::kGateway) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "only the gateway may call a node");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeNode::GetInventory(grpc::ServerContext* context,
+                                    const kura::v1::GetInventoryRequest*,
+                                    kura::v1::Inventory* response) {
+  response->set_node_id("fake");
+  return CheckGateway(*context);
+}
+
+grpc::Status FakeNode::OpenWorkspace(grpc::ServerContext* context,
+                                     const kura::v1::NodeOpenWorkspaceRequest* request,
+                                     kura::v1::Workspace* response) {
+  if (grpc::Status status = CheckGateway(*context); !status.ok()) return status;
+  absl::MutexLock lock(&mu_);
+  opened_.push_back(*request);
+  response->set_id(request->workspace_id());
+  response->set_state("running");
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeNode::CloseWorkspace(grpc::ServerContext* context,
+                                      const kura::v1::NodeCloseWorkspaceRequest* request,
+                                      kura::v1::NodeCloseWorkspaceResponse*) {
+  if (grpc::Status status = CheckGateway(*context); !status.ok()) return status;
+  absl::MutexLock lock(&mu_);
+  closed_.push_back(request->workspace_id());
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeNode::Attach(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<kura::v1::AttachOutput, kura::v1::AttachInput>* stream) {
+  if (grpc::Status status = CheckGateway(*context); !status.ok()) return status;
+  kura::v1::AttachInput input;
+  kura::v1::AttachOutput output;
+  std::string typed;
+  while (stream->Read(&input)) {
+    if (input.input_case() == kura::v1::AttachInput::kStart) {
+      output.set_data(absl::StrCat("attached to ", input.start().workspace_id(), " ",
+                                   input.start().size().rows(), "x",
+                                   input.start().size().cols(), "\r\n"));
+    } else if (input.input_case() == kura::v1::AttachInput::kResize) {
+      output.set_data(absl::StrCat("resized ", input.resize().rows(), "x", input.resize().cols(),
+                                   "\r\n"));
+    } else if (input.input_case() == kura::v1::AttachInput::kSignal) {
+      output.set_exit_code(128 + input.signal());
+      stream->Write(output);
+      return grpc::Status::OK;
+    } else {
+      typed += input.stdin();
+      if (input.stdin().find('\x03') != std::string::npos) {
+        output.set_exit_code(130);
+        stream->Write(output);
+        return grpc::Status::OK;
+      }
+      output.set_data(input.stdin());
+    }
+    stream->Write(output);
+    if (typed.find("exit\r") != std::string::npos || typed.find("exit\n") != std::string::npos) {
+      output.set_exit_code(0);
+      stream->Write(output);
+      return grpc::Status::OK;
+    }
+  }
+  output.set_exit_code(0);
+  stream->Write(output);
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeNode::RunJob(grpc::ServerContext* context, const kura::v1::JobRequest* request,
+                              grpc::ServerWriter<kura::v1::JobOutput>* writer) {
+  if (grpc::Status status = CheckGateway(*context); !status.ok()) return status;
+  kura::v1::JobOutput output;
+  output.set_stdout(absl::StrCat("ran: ", absl::StrJoin(request->argv(), " "), "\n"));
+  writer->Write(output);
+  output.set_stderr("a line on stderr\n");
+  writer->Write(output);
+  int code = 0;
+  if (request->argv_size() >= 2 && request->argv(0) == "exit") {
+    (void)absl::SimpleAtoi(request->argv(1), &code);
+  }
+  output.set_exit_code(code);
+  writer->Write(output);
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeNode::Upload(grpc::ServerContext* context,
+                              grpc::ServerReader<kura::v1::UploadChunk>* reader,
+                              kura::v1::UploadResult* response) {
+  if (grpc::Status status = CheckGateway(*context); !status.ok()) return status;
+  kura::v1::UploadChunk chunk;
+  std::string path;
+  std::string data;
+  while (reader->Read(&chunk)) {
+    if (chunk.part_case() == kura::v1::UploadChunk::kStart) path = chunk.start().path();
+    if (chunk.part_case() == kura::v1::UploadChunk::kData) data += chunk.data();
+  }
+  response->set_path(path);
+  response->set_size(data.size());
+  response->set_sha256(Sha256Hex(data));
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeNode::ListOutputs(grpc::ServerContext* context,
+                                   const kura::v1::NodeListOutputsRequest* request,
+                                   kura::v1::NodeListOutputsResponse* response) {
+  if (grpc::Status status = CheckGateway(*context); !status.ok()) return status;
+  kura::v1::OutputFile* file = response->add_files();
+  file->set_path(absl::StrCat(request->workspace_id(), "/table.csv"));
+  file->set_size(42);
+  file->set_sha256(Sha256Hex("table"));
+  return grpc::Status::OK;
+}
+
+}  // namespace kura::e2e
