@@ -1,0 +1,171 @@
+// The researcher's command, `kura`, as a researcher runs it: a configuration directory with
+// this terminal's certificate, a real kura-gateway, and FakeNode behind it.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/child_process.h"
+#include "common/unique_fd.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/e2e/fake_node.h"
+#include "tests/e2e/stack.h"
+
+namespace kura::e2e {
+namespace {
+
+using gateway::DataClass;
+using gateway::TerminalClass;
+using ::testing::HasSubstr;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+struct KuraResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const absl::Time now = absl::Now();
+    stack_.AddResearcher("alice", {"cancer-2026"});
+    stack_.AddGrantedSchema("cancer-2026", "claims", DataClass::kAnonymized,
+                            now - absl::Hours(1), now + absl::Hours(24));
+    stack_.AddGrantedSchema("cancer-2026", "claims_pseudo", DataClass::kPseudonymized,
+                            now - absl::Hours(1), now + absl::Hours(24));
+    TlsIdentity terminal = stack_.Terminal("vdi-01", TerminalClass::kStandard);
+    ASSERT_TRUE(stack_.StartGateway({"--heartbeat-interval", "60"}).ok());
+    node_identity_ = stack_.Node("n1");
+    node_ = std::make_unique<FakeNode>(node_identity_);
+    kura::v1::RegisterNodeRequest request;
+    request.set_address(node_->address());
+    request.mutable_capacity()->set_cpus(8);
+    request.mutable_capacity()->set_memory_bytes(16ull << 30);
+    kura::v1::RegisterNodeResponse response;
+    auto context = CallContext();
+    ASSERT_TRUE(stack_.Registry(node_identity_)->Register(context.get(), request, &response).ok());
+
+    config_dir_ = stack_.state_dir() + "/terminal-config";
+    ASSERT_EQ(mkdir(config_dir_.c_str(), 0700), 0);
+    std::ofstream(config_dir_ + "/ca.crt") << terminal.ca_pem;
+    std::ofstream(config_dir_ + "/vdi-01.crt") << terminal.cert_pem;
+    std::ofstream(config_dir_ + "/vdi-01.key") << terminal.key_pem;
+    nlohmann::json config = {{"gateway", stack_.address()},
+                             {"ca", "ca.crt"},
+                             {"cert", "vdi-01.crt"},
+                             {"key", "vdi-01.key"},
+                             {"user", "alice"}};
+    std::ofstream(config_dir_ + "/config.json") << config.dump(2);
+  }
+
+  KuraResult Kura(const std::vector<std::string>& args, const std::string& input = "") {
+    const std::string in_path = stack_.state_dir() + "/kura.in";
+    const std::string out_path = stack_.state_dir() + "/kura.out";
+    const std::string err_path = stack_.state_dir() + "/kura.err";
+    std::ofstream(in_path) << input;
+    UniqueFd in(open(in_path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd out(open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    UniqueFd err(open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    std::vector<std::string> argv = {KURA_CLI_BIN, "--config-dir", config_dir_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ChildProcess::Options options;
+    options.stdin_fd = in.get();
+    options.stdout_fd = out.get();
+    options.stderr_fd = err.get();
+    KuraResult result;
+    absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(argv, options);
+    EXPECT_TRUE(child.ok()) << child.status();
+    if (!child.ok()) return result;
+    absl::StatusOr<ExitStatus> exit = child->Wait();
+    result.exit_code = exit.ok() ? exit->ShellCode() : -1;
+    result.out = Slurp(out_path);
+    result.err = Slurp(err_path);
+    return result;
+  }
+
+  KuraResult LogIn() {
+    return Kura({"login", "alice", "--totp", stack_.FreshTotp("alice")});
+  }
+
+  Stack stack_;
+  TlsIdentity node_identity_;
+  std::unique_ptr<FakeNode> node_;
+  std::string config_dir_;
+};
+
+TEST_F(CliTest, LoginKeepsTheTokenPrivateAndProjectsListsTheGrants) {
+  KuraResult login = LogIn();
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  EXPECT_THAT(login.out, HasSubstr("logged in as alice"));
+  struct stat st {};
+  ASSERT_EQ(stat((config_dir_ + "/token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  KuraResult projects = Kura({"--json", "projects"});
+  ASSERT_EQ(projects.exit_code, 0) << projects.err;
+  nlohmann::json list = nlohmann::json::parse(projects.out);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["name"], "cancer-2026");
+  EXPECT_EQ(list[0]["schemas"].size(), 2u);
+}
+
+TEST_F(CliTest, WrongCodeIsExplainedWithoutGrpcJargon) {
+  KuraResult login = Kura({"login", "alice", "--totp", "000000x"});
+  EXPECT_EQ(login.exit_code, 1);
+  EXPECT_THAT(login.err, HasSubstr("login refused"));
+  EXPECT_THAT(login.err, ::testing::Not(HasSubstr("UNAUTHENTICATED")));
+}
+
+TEST_F(CliTest, WorkspaceRunOutputsAndTheExitCode) {
+  ASSERT_EQ(LogIn().exit_code, 0);
+  KuraResult refused = Kura({"workspace", "open", "cancer-2026"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("not allowed"));
+  EXPECT_THAT(refused.err, HasSubstr("dedicated"));
+
+  KuraResult open = Kura({"workspace", "open", "cancer-2026", "--schema", "claims"});
+  ASSERT_EQ(open.exit_code, 0) << open.err;
+  EXPECT_THAT(open.out, HasSubstr("/data/claims"));
+
+  KuraResult run = Kura({"run", "--", "exit", "3"});
+  EXPECT_EQ(run.exit_code, 3) << run.err;
+  EXPECT_EQ(run.out, "ran: exit 3\n");
+  EXPECT_EQ(run.err, "a line on stderr\n");
+
+  KuraResult outputs = Kura({"outputs", "--json"});
+  ASSERT_EQ(outputs.exit_code, 0) << outputs.err;
+  EXPECT_THAT(outputs.out, HasSubstr("table.csv"));
+
+  KuraResult shell = Kura({"shell"}, "echo hi\nexit\n");
+  EXPECT_EQ(shell.exit_code, 0) << shell.err;
+  EXPECT_THAT(shell.out, HasSubstr("echo hi"));
+
+  KuraResult list = Kura({"workspace", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(nlohmann::json::parse(list.out).size(), 1u);
+  KuraResult close = Kura({"workspace", "close"});
+  EXPECT_EQ(close.exit_code, 0) << close.err;
+}
+
+TEST_F(CliTest, AfterLogoutCommandsSayToLogIn) {
+  ASSERT_EQ(LogIn().exit_code, 0);
+  ASSERT_EQ(Kura({"logout"}).exit_code, 0);
+  KuraResult projects = Kura({"projects"});
+  EXPECT_EQ(projects.exit_code, 1);
+  EXPECT_THAT(projects.err, HasSubstr("kura login"));
+}
+
+}  // namespace
+}  // namespace kura::e2e
