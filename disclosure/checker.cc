@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -363,6 +364,11 @@ Report MakeReport(const Policy& policy, std::vector<CheckedFile>& files) {
 }
 
 }  // namespace
+
+int DefaultThreads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return static_cast<int>(std::clamp(cores, 1u, 8u));
+}
 
 absl::StatusOr<Report> CheckFiles(const Schema& schema, const Policy& policy,
                                   const std::vector<TableSpec>& specs,

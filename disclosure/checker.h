@@ -16,8 +16,12 @@
 
 namespace kura::disclosure {
 
+// The number of hardware threads, between 1 and 8.
+int DefaultThreads();
+
 struct CheckOptions {
-  int threads = 2;  // Threads for scanning a schema table.
+  // Threads for scanning a schema table: the machine's cores, at most 8.
+  int threads = DefaultThreads();
 };
 
 // Checks `files`. A spec applies to the file whose base name equals the base name of its

@@ -18,7 +18,7 @@ constexpr int kBadInput = 3;
 constexpr char kUsage[] =
     "usage: kura-sdc check --schema DIR [--policy NAME|FILE] [--spec SPEC.json]...\n"
     "                      [--format json|text] [--mitigate none|round|suppress --out DIR]\n"
-    "                      [--threads N] FILE...\n"
+    "                      [--threads N (default: cores, at most 8)] FILE...\n"
     "exit status: 0 all pass, 1 review needed, 2 something failed, 3 bad input\n";
 
 struct Flags {
