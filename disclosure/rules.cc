@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "disclosure/number.h"
 
 namespace kura::disclosure {
@@ -19,6 +20,12 @@ Verdict ActionVerdict(RuleAction action) {
       return Verdict::kFail;
   }
   return Verdict::kFail;
+}
+
+// A share as a percentage with one decimal ("95.9"); exact shares print without decimals.
+std::string Percent(double share) {
+  const double p = 100 * share;
+  return p == std::floor(p) ? FormatNumber(p) : absl::StrFormat("%.1f", p);
 }
 
 double SumTop(const std::vector<double>& top, int n) {
@@ -43,7 +50,7 @@ void JudgeMagnitude(const CellEvidence& e, const CellContext& context, const Tab
     if (top >= policy.dominance_k * e.unit_abs_total) {
       AddFinding(out, "dominance", RuleAction::kFail,
                  absl::StrCat("largest ", policy.dominance_n, " units hold ",
-                              FormatNumber(100 * top / e.unit_abs_total), "% >= ",
+                              Percent(top / e.unit_abs_total), "% >= ",
                               FormatNumber(100 * policy.dominance_k), "% of the cell total"));
     }
   }
@@ -53,7 +60,7 @@ void JudgeMagnitude(const CellEvidence& e, const CellContext& context, const Tab
     const double rest = e.unit_abs_total - t1 - t2;
     if (rest < policy.p_percent * t1) {
       AddFinding(out, "p_percent", RuleAction::kFail,
-                 absl::StrCat("others than the two largest units hold ", FormatNumber(rest),
+                 absl::StrCat("units other than the two largest hold ", FormatNumber(rest),
                               ", less than ", FormatNumber(100 * policy.p_percent),
                               "% of the largest (", FormatNumber(t1), ")"));
     }
@@ -63,7 +70,7 @@ void JudgeMagnitude(const CellEvidence& e, const CellContext& context, const Tab
     if (top >= policy.holding_dominance_k * e.holding_abs_total) {
       AddFinding(out, "holding_dominance", RuleAction::kFail,
                  absl::StrCat("largest ", policy.holding_dominance_n, " holdings hold ",
-                              FormatNumber(100 * top / e.holding_abs_total),
+                              Percent(top / e.holding_abs_total),
                               "% >= ", FormatNumber(100 * policy.holding_dominance_k),
                               "% of the cell total"));
     }
