@@ -79,9 +79,12 @@ absl::flat_hash_set<std::string> HundredPercentCells(const RecomputedTable& tabl
   return out;
 }
 
-CellReport JudgeSubmitted(const std::vector<std::string>& key, const std::string& value,
-                          const CellEvidence* recomputed, bool hundred_percent, bool has_holdings,
-                          const TableSpec& spec, const Policy& policy) {
+// Judges one cell; `value` is what the submitted table gives for it (nullopt: nothing, as for
+// the cells of a regression).
+CellReport JudgeSubmitted(const std::vector<std::string>& key,
+                          const std::optional<std::string>& value, const CellEvidence* recomputed,
+                          bool hundred_percent, bool has_holdings, const TableSpec& spec,
+                          const Policy& policy) {
   CellReport cell;
   const std::vector<std::string> dims = spec.Dimensions();
   for (size_t d = 0; d < dims.size(); ++d) cell.key.emplace_back(dims[d], key[d]);
@@ -93,43 +96,17 @@ CellReport JudgeSubmitted(const std::vector<std::string>& key, const std::string
     cell.evidence.key = key;
     cell.evidence.has_statistic = spec.statistic == Statistic::kCount;
   }
-  SubmittedValue submitted{true, value, IsSuppressedText(value)};
+  SubmittedValue submitted;
+  if (value.has_value()) submitted = SubmittedValue{true, *value, IsSuppressedText(*value)};
   CellContext context{has_holdings, hundred_percent, recomputed != nullptr && recomputed->rows > 0};
   cell.rules = JudgeCell(cell.evidence, submitted, context, spec, policy);
   cell.verdict = Fold(cell.rules);
   return cell;
 }
 
-absl::Status CheckSpecifiedTable(const Schema& schema, const Policy& policy, const TableSpec& spec,
-                                 absl::string_view content, const CheckOptions& options,
-                                 CheckedFile& file) {
-  const SchemaTable* table = schema.FindTable(spec.table);
-  if (spec.schema != schema.name || table == nullptr) return ValidateTableSpec(spec, schema, {});
-  KURA_ASSIGN_OR_RETURN(std::vector<std::string> header, ReadCsvHeader(table->path));
-  KURA_RETURN_IF_ERROR(ValidateTableSpec(spec, schema, header));
-  KURA_ASSIGN_OR_RETURN(CsvDocument doc, ParseCsv(content, file.report.path, file.delimiter));
-  for (auto& f : CheckTableContent(doc, schema, policy))
-    file.report.reasons.push_back(std::move(f));
-  RecomputeOptions recompute_options;
-  recompute_options.threads = options.threads;
-  recompute_options.top_contributions =
-      std::max({5, policy.dominance_n, policy.holding_dominance_n});
-  KURA_ASSIGN_OR_RETURN(RecomputedTable recomputed, Recompute(schema, spec, recompute_options));
-  file.report.verified = true;
-  file.report.spec = spec.source;
-  file.report.statistic = std::string(StatisticName(spec.statistic));
-  file.frequency = spec.statistic == Statistic::kCount;
-  if (spec.statistic == Statistic::kRegression) {
-    for (const auto& e : recomputed.cells) {
-      CellReport cell = JudgeSubmitted(e.key, "", &e, false, recomputed.has_holdings, spec, policy);
-      cell.value.reset();
-      file.report.cells.push_back(std::move(cell));
-    }
-    file.document = std::move(doc);
-    return absl::OkStatus();
-  }
-  KURA_ASSIGN_OR_RETURN(SubmittedTable submitted,
-                        InterpretSubmittedTable(std::move(doc), file.report.path, spec));
+// Judges every cell of a submitted table against the recomputed one.
+void JudgeSubmittedCells(const SubmittedTable& submitted, const RecomputedTable& recomputed,
+                         const TableSpec& spec, const Policy& policy, CheckedFile& file) {
   absl::flat_hash_map<std::string, const CellEvidence*> index;
   for (const auto& e : recomputed.cells) index[absl::StrJoin(e.key, "\x1f")] = &e;
   const auto hundred = HundredPercentCells(recomputed, submitted, spec);
@@ -158,6 +135,39 @@ absl::Status CheckSpecifiedTable(const Schema& schema, const Policy& policy, con
                    with_rows - matched,
                    " cells with records are not in the submitted table (treated as suppressed)")));
   }
+}
+
+absl::Status CheckSpecifiedTable(const Schema& schema, const Policy& policy, const TableSpec& spec,
+                                 absl::string_view content, const CheckOptions& options,
+                                 CheckedFile& file) {
+  const SchemaTable* table = schema.FindTable(spec.table);
+  if (spec.schema != schema.name || table == nullptr) return ValidateTableSpec(spec, schema, {});
+  KURA_ASSIGN_OR_RETURN(std::vector<std::string> header, ReadCsvHeader(table->path));
+  KURA_RETURN_IF_ERROR(ValidateTableSpec(spec, schema, header));
+  KURA_ASSIGN_OR_RETURN(CsvDocument doc, ParseCsv(content, file.report.path, file.delimiter));
+  for (auto& f : CheckTableContent(doc, schema, policy))
+    file.report.reasons.push_back(std::move(f));
+  RecomputeOptions recompute_options;
+  recompute_options.threads = options.threads;
+  recompute_options.top_contributions =
+      std::max({5, policy.dominance_n, policy.holding_dominance_n});
+  KURA_ASSIGN_OR_RETURN(RecomputedTable recomputed, Recompute(schema, spec, recompute_options));
+  file.report.verified = true;
+  file.report.spec = spec.source;
+  file.report.statistic = std::string(StatisticName(spec.statistic));
+  file.frequency = spec.statistic == Statistic::kCount;
+  if (spec.statistic == Statistic::kRegression) {
+    // The coefficients are not recomputed; each cell's units feed the dof rule.
+    for (const auto& e : recomputed.cells) {
+      file.report.cells.push_back(
+          JudgeSubmitted(e.key, std::nullopt, &e, false, recomputed.has_holdings, spec, policy));
+    }
+    file.document = std::move(doc);
+    return absl::OkStatus();
+  }
+  KURA_ASSIGN_OR_RETURN(SubmittedTable submitted,
+                        InterpretSubmittedTable(std::move(doc), file.report.path, spec));
+  JudgeSubmittedCells(submitted, recomputed, spec, policy, file);
   file.document = std::move(submitted.document);
   return absl::OkStatus();
 }

@@ -242,6 +242,21 @@ TEST_F(CheckerTest, IdentifierAsTheLabelOfAZeroCellFails) {
   EXPECT_EQ(report.files[0].verdict, Verdict::kFail);
 }
 
+TEST_F(CheckerTest, RegressionIsJudgedOnResidualDegreesOfFreedom) {
+  const std::string out = dir_.Write("coef.csv", "term,estimate\nintercept,1.5\nage,0.2\n");
+  const std::string spec =
+      R"({"schema": "tiny", "table": "claims", "output": "coef.csv", "rows": ["region"],
+      "statistic": "regression", "dependent": "cost", "covariates": ["age"]})";
+  Report report = Check({out}, {Spec(spec)});
+  const FileReport& f = report.files[0];
+  ASSERT_EQ(f.cells.size(), 2u);
+  // A: 10 units - 2 parameters = 8 < 10; B: 9 units, also below the threshold.
+  EXPECT_THAT(Rules(f.cells[0]), ElementsAre("dof"));
+  EXPECT_THAT(Rules(f.cells[1]), ElementsAre("threshold", "dof"));
+  EXPECT_FALSE(f.cells[0].value.has_value());
+  EXPECT_EQ(f.verdict, Verdict::kFail);
+}
+
 TEST_F(CheckerTest, TsvSubmittedTable) {
   const std::string out = dir_.Write("t.tsv", "region\tvalue\nA\t10\nB\t9\n");
   Report report = Check(
