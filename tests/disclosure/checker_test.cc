@@ -257,6 +257,17 @@ TEST_F(CheckerTest, RegressionIsJudgedOnResidualDegreesOfFreedom) {
   EXPECT_EQ(f.verdict, Verdict::kFail);
 }
 
+TEST_F(CheckerTest, SuppressionOfAnUnverifiedFrequencyTable) {
+  const std::string out = dir_.Write("freq.csv", "region,n\nA,12\nB,3\n");
+  KURA_ASSERT_OK_AND_ASSIGN(
+      Report report, CheckAndMitigate(schema_, policy_, {}, {out}, MitigationMethod::kSuppress,
+                                      dir_.Path("safe")));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string written, ReadFile(dir_.Path("safe/freq.csv")));
+  EXPECT_EQ(written, "region,n\nA,12\nB,*\n");
+  EXPECT_EQ(report.files[0].verdict, Verdict::kReview);  // Still unverified.
+  EXPECT_FALSE(report.files[0].verified);
+}
+
 TEST_F(CheckerTest, TsvSubmittedTable) {
   const std::string out = dir_.Write("t.tsv", "region\tvalue\nA\t10\nB\t9\n");
   Report report = Check(
