@@ -80,6 +80,9 @@ class DenialMonitor final {
 
  private:
   void Serve();
+  // Receives one notification, counts it and answers EPERM. False when the listener broke.
+  bool AnswerOne();
+  void Count(int syscall_nr, uint32_t arch, pid_t pid);
 
   UniqueFd listener_;
   UniqueFd stop_event_;  // eventfd that wakes the thread for shutdown

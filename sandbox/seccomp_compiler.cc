@@ -53,71 +53,73 @@ std::vector<std::pair<uint32_t, uint32_t>> UnassignedRanges(uint32_t max) {
   return ranges;
 }
 
-// The preamble, built with forward jumps to three return instructions at its end; the
-// instruction after those is the first of libseccomp's program.
-std::vector<sock_filter> Preamble(uint32_t max_syscall) {
-  enum Target : uint8_t { kNext, kKill, kEnosys, kNotify, kBody };
+// Lays out the preamble: straight-line checks whose jumps name where they go, followed by the
+// three return instructions they jump to; the instruction after those is the first of
+// libseccomp's program.
+class PreambleAssembler {
+ public:
+  // Where a jump goes: kNext follows the offset written in the instruction itself.
+  enum Target { kNext, kKill, kEnosys, kNotify, kBody };
+
+  void Stmt(uint16_t op, uint32_t k) { code_.push_back({BPF_STMT(op, k), kNext, kNext}); }
+  void Jump(uint16_t op, uint32_t k, Target jt, Target jf, uint8_t jt_skip = 0,
+            uint8_t jf_skip = 0) {
+    code_.push_back({BPF_JUMP(BPF_JMP | op | BPF_K, k, jt_skip, jf_skip), jt, jf});
+  }
+
+  std::vector<sock_filter> Finish() const {
+    std::vector<sock_filter> out;
+    for (size_t i = 0; i < code_.size(); ++i) {
+      sock_filter insn = code_[i].insn;
+      if (BPF_CLASS(insn.code) == BPF_JMP) {
+        insn.jt = Offset(i, code_[i].jt, insn.jt);
+        insn.jf = Offset(i, code_[i].jf, insn.jf);
+      }
+      out.push_back(insn);
+    }
+    out.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+    out.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+    out.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+    return out;
+  }
+
+ private:
   struct Pending {
     sock_filter insn;
     Target jt, jf;
   };
-  std::vector<Pending> code;
-  auto stmt = [&](uint16_t op, uint32_t k) { code.push_back({BPF_STMT(op, k), kNext, kNext}); };
-  auto jump = [&](uint16_t op, uint32_t k, Target jt, Target jf) {
-    code.push_back({BPF_JUMP(op, k, 0, 0), jt, jf});
-  };
-  stmt(BPF_LD | BPF_W | BPF_ABS, kArchOffset);
-  jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, kNext, kKill);
-  stmt(BPF_LD | BPF_W | BPF_ABS, kNrOffset);
+
+  // The returns follow the checks in Target order, and the body follows the returns.
+  uint8_t Offset(size_t from, Target to, uint8_t skip) const {
+    if (to == kNext) return skip;
+    return static_cast<uint8_t>(code_.size() + (to - kKill) - from - 1);
+  }
+
+  std::vector<Pending> code_;
+};
+
+std::vector<sock_filter> Preamble(uint32_t max_syscall) {
+  using A = PreambleAssembler;
+  A a;
+  a.Stmt(BPF_LD | BPF_W | BPF_ABS, kArchOffset);
+  a.Jump(BPF_JEQ, AUDIT_ARCH_X86_64, A::kNext, A::kKill);
+  a.Stmt(BPF_LD | BPF_W | BPF_ABS, kNrOffset);
   // Above the table: -1 (what a skipped call reads as) and newer syscalls get ENOSYS, x32
   // numbers kill. Only one comparison on the path of an ordinary syscall.
-  code.push_back({BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, max_syscall, 0, 2), kNext, kNext});
-  jump(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffff, kEnosys, kNext);
-  jump(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, kKill, kEnosys);
+  a.Jump(BPF_JGT, max_syscall, A::kNext, A::kNext, 0, 2);
+  a.Jump(BPF_JEQ, 0xffffffff, A::kEnosys, A::kNext);
+  a.Jump(BPF_JGE, kX32SyscallBit, A::kKill, A::kEnosys);
   for (const auto& [lo, hi] : UnassignedRanges(max_syscall)) {
-    // nr >= lo && nr <= hi: ENOSYS. The second jump's "true" skips to the next range check.
-    code.push_back({BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, lo, 0, 1), kNext, kNext});
-    jump(BPF_JMP | BPF_JGT | BPF_K, hi, kNext, kEnosys);
+    // lo <= nr <= hi: ENOSYS; nr < lo skips the second comparison.
+    a.Jump(BPF_JGE, lo, A::kNext, A::kNext, 0, 1);
+    a.Jump(BPF_JGT, hi, A::kNext, A::kEnosys);
   }
-  jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, kNext, kBody);
-  stmt(BPF_LD | BPF_W | BPF_ABS, kArg1LowOffset);
-  jump(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, kNotify, kNext);
-  jump(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, kNotify, kBody);
-
-  const size_t kill_at = code.size();
-  std::vector<sock_filter> out;
-  for (size_t i = 0; i < code.size(); ++i) {
-    sock_filter insn = code[i].insn;
-    auto offset = [&](Target t, uint8_t given) -> uint8_t {
-      size_t to = 0;
-      switch (t) {
-        case kNext:
-          return given;
-        case kKill:
-          to = kill_at;
-          break;
-        case kEnosys:
-          to = kill_at + 1;
-          break;
-        case kNotify:
-          to = kill_at + 2;
-          break;
-        case kBody:
-          to = kill_at + 3;
-          break;
-      }
-      return static_cast<uint8_t>(to - i - 1);
-    };
-    if (BPF_CLASS(insn.code) == BPF_JMP) {
-      insn.jt = offset(code[i].jt, insn.jt);
-      insn.jf = offset(code[i].jf, insn.jf);
-    }
-    out.push_back(insn);
-  }
-  out.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-  out.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
-  out.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
-  return out;
+  // The kernel truncates an ioctl command to 32 bits: compare the low word of args[1] only.
+  a.Jump(BPF_JEQ, SYS_ioctl, A::kNext, A::kBody);
+  a.Stmt(BPF_LD | BPF_W | BPF_ABS, kArg1LowOffset);
+  a.Jump(BPF_JEQ, TIOCSTI, A::kNotify, A::kNext);
+  a.Jump(BPF_JEQ, TIOCLINUX, A::kNotify, A::kBody);
+  return a.Finish();
 }
 
 uint32_t ScmpAction(SeccompAction action, int errno_value) {

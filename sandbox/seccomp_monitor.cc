@@ -67,48 +67,56 @@ void DenialMonitor::Serve() {
       if (fds[0].revents != 0) return;
       continue;
     }
-
-    seccomp_notif request;
-    memset(&request, 0, sizeof request);  // the kernel refuses a request that is not zeroed
-    if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &request) < 0) {
-      // ENOENT: the process was killed between poll and recv; EINTR: try again.
-      if (errno == ENOENT || errno == EINTR) continue;
-      KURA_LOG(Error) << "SECCOMP_IOCTL_NOTIF_RECV: " << strerror(errno);
-      break;
-    }
-
-    // Counted before the answer, so once the refused call has returned in the sandbox, the
-    // count already includes it.
-    {
-      absl::MutexLock lock(&mu_);
-      auto [it, inserted] = by_syscall_.try_emplace(request.data.nr);
-      SeccompDenial& denial = it->second;
-      if (inserted) {
-        denial.syscall_nr = request.data.nr;
-        denial.syscall_name = SyscallName(request.data.arch, request.data.nr);
-      }
-      ++denial.count;
-      denial.last_pid = static_cast<pid_t>(request.pid);
-    }
-    total_.fetch_add(1, std::memory_order_relaxed);
-
-    seccomp_notif_resp response;
-    memset(&response, 0, sizeof response);
-    response.id = request.id;
-    response.error = -EPERM;
-    // The refused call never runs: no SECCOMP_USER_NOTIF_FLAG_CONTINUE, ever.
-    int rc;
-    do {
-      rc = ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response);
-    } while (rc < 0 && errno == EINTR);
-    // ENOENT: the process died or its call was interrupted by a signal; nothing to answer.
-    if (rc < 0 && errno != ENOENT) {
-      KURA_LOG(Error) << "SECCOMP_IOCTL_NOTIF_SEND: " << strerror(errno);
-    }
+    if (!AnswerOne()) break;
   }
   // Unable to serve: closing the listener makes every pending and future refused call fail
   // with ENOSYS instead of blocking the sandbox forever.
   listener_.Reset();
+}
+
+bool DenialMonitor::AnswerOne() {
+  seccomp_notif request;
+  memset(&request, 0, sizeof request);  // the kernel refuses a request that is not zeroed
+  if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &request) < 0) {
+    // ENOENT: the process was killed between poll and recv; EINTR: try again.
+    if (errno == ENOENT || errno == EINTR) return true;
+    KURA_LOG(Error) << "SECCOMP_IOCTL_NOTIF_RECV: " << strerror(errno);
+    return false;
+  }
+  // Counted before the answer, so once the refused call has returned in the sandbox, the count
+  // already includes it.
+  Count(static_cast<int>(request.data.nr), request.data.arch, static_cast<pid_t>(request.pid));
+
+  seccomp_notif_resp response;
+  memset(&response, 0, sizeof response);
+  response.id = request.id;
+  response.error = -EPERM;
+  // The refused call never runs: no SECCOMP_USER_NOTIF_FLAG_CONTINUE, ever.
+  int rc;
+  do {
+    rc = ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response);
+  } while (rc < 0 && errno == EINTR);
+  // ENOENT: the process died or its call was interrupted by a signal; nothing to answer.
+  if (rc < 0 && errno != ENOENT) {
+    KURA_LOG(Error) << "SECCOMP_IOCTL_NOTIF_SEND: " << strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+void DenialMonitor::Count(int syscall_nr, uint32_t arch, pid_t pid) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, inserted] = by_syscall_.try_emplace(syscall_nr);
+    SeccompDenial& denial = it->second;
+    if (inserted) {
+      denial.syscall_nr = syscall_nr;
+      denial.syscall_name = SyscallName(arch, syscall_nr);
+    }
+    ++denial.count;
+    denial.last_pid = pid;
+  }
+  total_.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace kura::sandbox
