@@ -1,6 +1,8 @@
 #include "disclosure/schema.h"
 
 #include <algorithm>
+#include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -184,6 +186,32 @@ absl::StatusOr<Schema> LoadSchema(const std::string& dir) {
     }
   }
   return schema;
+}
+
+namespace {
+
+class NoOpVisitor final : public RowVisitor {
+ public:
+  absl::Status OnRow(absl::Span<const absl::string_view>) override { return absl::OkStatus(); }
+};
+
+}  // namespace
+
+absl::Status VerifySchemaData(const Schema& schema, int threads) {
+  for (const auto& table : schema.tables) {
+    KURA_ASSIGN_OR_RETURN(auto reader, CsvTableReader::Open(table.path, std::max(1, threads)));
+    std::vector<absl::Status> results(static_cast<size_t>(reader->part_count()));
+    std::vector<std::thread> workers;
+    for (int p = 0; p < reader->part_count(); ++p) {
+      workers.emplace_back([&, p] {
+        NoOpVisitor visitor;
+        results[static_cast<size_t>(p)] = reader->ScanPart(p, visitor);
+      });
+    }
+    for (auto& w : workers) w.join();
+    for (const auto& r : results) KURA_RETURN_IF_ERROR(r);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace kura::disclosure

@@ -63,4 +63,9 @@ absl::StatusOr<Schema> ParseSchema(absl::string_view json_text, absl::string_vie
 // missing; InvalidArgument as for ParseSchema and for a listed column absent from the header.
 absl::StatusOr<Schema> LoadSchema(const std::string& dir);
 
+// Reads every record of every table of a loaded schema, as registration should before a schema
+// is offered to anyone: InvalidArgument names the file, line and field of the first malformed
+// record (field count, quoting, UTF-8). `threads` parts of a table are read in parallel.
+absl::Status VerifySchemaData(const Schema& schema, int threads = 2);
+
 }  // namespace kura::disclosure

@@ -88,6 +88,18 @@ TEST(SchemaTest, ListedColumnMissingFromHeaderIsRefused) {
                                          HasSubstr("column \"hospital_id\" is not in the header")));
 }
 
+TEST(SchemaTest, VerifySchemaDataFindsTheFirstMalformedRecord) {
+  testing::ScratchDir dir;
+  const std::string root = testing::WriteTinySchema(dir, testing::Patients("p", 3, "A"));
+  KURA_ASSERT_OK_AND_ASSIGN(Schema schema, LoadSchema(root));
+  EXPECT_THAT(VerifySchemaData(schema), ::kura::testing::IsOk());
+  dir.Write("schema/claims.csv",
+            std::string(testing::kTinyHeader) + "p1,H1,A,F,30,10,2023\np2,H1,A\n");
+  EXPECT_THAT(VerifySchemaData(schema),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("claims.csv:3: expected 7 fields as in the header, found 3")));
+}
+
 TEST(SchemaTest, MissingManifestOrTableIsNotFound) {
   testing::ScratchDir dir;
   EXPECT_THAT(LoadSchema(dir.path()),
