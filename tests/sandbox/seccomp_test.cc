@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -402,6 +403,68 @@ TEST(SeccompAnalysisTest, ForeignArchitectureKillsTheProcess) {
   });
   EXPECT_TRUE(outcome.signaled);
   EXPECT_EQ(outcome.code, SIGSYS);
+}
+
+// Forks a child that installs `analysis`, hands over the listener, then waits for a byte on
+// `go` before calling chroot (refused); it exits with chroot's errno.
+pid_t ForkRefusingChild(int listener_sock, int go) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(kSetupFailed);
+    const int listener = AnalysisOrDie()->InstallInChild();
+    if (listener < 0 || !seccomp_testing::SendFd(listener_sock, listener)) _exit(kSetupFailed);
+    close(listener);
+    char byte;
+    if (read(go, &byte, 1) != 1) _exit(kSetupFailed);
+    _exit(ErrnoOf(syscall(SYS_chroot, "/")));
+  }
+  return pid;
+}
+
+TEST(DenialMonitorTest, ALauncherThatStopsServingMakesRefusalsFailWithEnosysNotHang) {
+  int sv[2], go[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+  const pid_t pid = ForkRefusingChild(sv[1], go[0]);
+  ASSERT_GT(pid, 0);
+  close(sv[1]);
+  close(go[0]);
+  {
+    DenialMonitor monitor(UniqueFd(seccomp_testing::ReceiveFd(sv[0])));
+    // Destroyed while the sandbox still runs: the thread stops and the listener closes.
+  }
+  ASSERT_EQ(write(go[1], "g", 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), ENOSYS);
+  close(sv[0]);
+  close(go[1]);
+}
+
+TEST(DenialMonitorTest, ARefusedCallWhoseProcessDiedIsNotAnsweredAndTheMonitorEnds) {
+  int sv[2], go[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+  const pid_t pid = ForkRefusingChild(sv[1], go[0]);
+  ASSERT_GT(pid, 0);
+  close(sv[1]);
+  close(go[0]);
+  UniqueFd listener(seccomp_testing::ReceiveFd(sv[0]));
+  ASSERT_TRUE(listener.valid());
+  // The child now blocks in its refused chroot, waiting for an answer nobody gives yet.
+  ASSERT_EQ(write(go[1], "g", 1), 1);
+  pollfd pending{listener.get(), POLLIN, 0};
+  ASSERT_EQ(poll(&pending, 1, -1), 1);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  // The notification died with its process; the monitor finds nothing to answer and its
+  // thread ends on the listener's hang-up.
+  DenialMonitor monitor(std::move(listener));
+  EXPECT_EQ(monitor.total(), 0u);
+  close(sv[0]);
+  close(go[1]);
 }
 
 TEST(SeccompAnalysisTest, RepeatedRefusalsAreCountedEachTime) {
