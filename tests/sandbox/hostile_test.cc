@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/child_process.h"
+#include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/status_matchers.h"
@@ -225,6 +226,55 @@ TEST_P(HostileTest, IsContained) {
 
 INSTANTIATE_TEST_SUITE_P(Battery, HostileTest, ::testing::ValuesIn(ListAttacks()),
                          [](const auto& info) { return info.param.name; });
+
+struct CliRun {
+  ExitStatus status;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs kura-sandbox with `args` (after "run"), stdin from /dev/null.
+absl::StatusOr<CliRun> RunCli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {KURA_SANDBOX_BIN, "run"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  UniqueFd output(open("/var/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  UniqueFd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!output || !devnull) return absl::InternalError(strerror(errno));
+  ChildProcess::Options options;
+  options.stdin_fd = devnull.get();
+  options.stdout_fd = output.get();
+  options.stderr_fd = output.get();
+  KURA_ASSIGN_OR_RETURN(ChildProcess sandbox, ChildProcess::Spawn(argv, options));
+  KURA_ASSIGN_OR_RETURN(ExitStatus status, sandbox.Wait());
+  return CliRun{status, ReadAll(output.get())};
+}
+
+TEST(SeccompCliTest, JsonProfileFromFileIsEnforcedAndABadOneRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (CI runs as root)";
+  char path[] = "/var/tmp/kura-profile-XXXXXX";
+  UniqueFd fd(mkstemp(path));
+  ASSERT_TRUE(fd.valid());
+  const std::string profile = R"({"name": "no-uname", "default_action": "allow",
+      "rules": [{"action": "deny", "syscalls": ["uname"]}]})";
+  ASSERT_EQ(write(fd.get(), profile.data(), profile.size()), static_cast<ssize_t>(profile.size()));
+  chmod(path, 0644);
+
+  KURA_ASSERT_OK_AND_ASSIGN(CliRun allowed, RunCli({"--host-rootfs", "--", "/bin/uname"}));
+  EXPECT_EQ(allowed.status.ShellCode(), 0) << allowed.output;
+  KURA_ASSERT_OK_AND_ASSIGN(CliRun denied,
+                            RunCli({"--host-rootfs", "--seccomp", path, "--", "/bin/uname"}));
+  EXPECT_NE(denied.status.ShellCode(), 0) << denied.output;
+  EXPECT_THAT(denied.output, HasSubstr("Operation not permitted"));
+
+  const std::string bad =
+      R"({"name": "bad", "rules": [{"action": "allow", "syscalls": ["nope"]}]})";
+  ASSERT_EQ(pwrite(fd.get(), bad.data(), bad.size(), 0), static_cast<ssize_t>(bad.size()));
+  ASSERT_EQ(ftruncate(fd.get(), static_cast<off_t>(bad.size())), 0);
+  KURA_ASSERT_OK_AND_ASSIGN(CliRun refused,
+                            RunCli({"--host-rootfs", "--seccomp", path, "--", "/bin/true"}));
+  EXPECT_NE(refused.status.ShellCode(), 0);
+  EXPECT_THAT(refused.output, HasSubstr("\"nope\""));
+  unlink(path);
+}
 
 TEST(HostileBatteryTest, CoversTheIssueList) {
   std::vector<std::string> names;
