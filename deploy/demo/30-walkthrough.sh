@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# The main job's walk-through: an operator sets kura up, a researcher at a VDI terminal logs
+# in, opens a workspace on an analysis node, runs a Python analysis over /data, lists what it
+# wrote to /outputs, and is refused what the rules forbid. The stack (kura-gateway and
+# kura-node on loopback, SQLite under .kura-demo/) is left running, with instructions for
+# trying it by hand. Every wait is bounded; nothing here waits for a person.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${KURA_BUILD_DIR:-$root/build}
+demo=${KURA_DEMO_DIR:-$root/.kura-demo}
+port=${KURA_DEMO_PORT:-7443}
+
+admin=$build/gateway/kura-admin
+gateway=$build/gateway/kura-gateway
+node=$build/node/kura-node
+kura=$build/cli/kura
+synth=$build/disclosure/kura-synth
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Runs a command that must be refused: shows its answer, fails the demo if it succeeds.
+refused() {
+  printf '$ %s\n' "$*"
+  if "$@"; then
+    echo "walk-through: expected a refusal from: $*" >&2
+    exit 1
+  fi
+}
+
+for program in "$admin" "$gateway" "$node" "$kura" "$synth"; do
+  if [ ! -x "$program" ]; then
+    echo "walk-through: $program is not built (run deploy/build.sh first)" >&2
+    exit 1
+  fi
+done
+if [ "$(id -u)" -ne 0 ]; then
+  echo "walk-through: kura-node needs root for its sandboxes; run as root (or with sudo)" >&2
+  exit 1
+fi
+
+# A previous demo's workspace and processes, by the ids it recorded.
+if [ -f "$demo/terminal-alice/workspace" ]; then
+  KURA_CONFIG_DIR=$demo/terminal-alice timeout 20 "$kura" workspace close >/dev/null 2>&1 || true
+fi
+for pidfile in "$demo"/node.pid "$demo"/gateway.pid; do
+  if [ -f "$pidfile" ]; then
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+done
+rm -rf "$demo"
+mkdir -p "$demo"
+state=$demo/gateway
+store=$state/store.sqlite
+pki=$state/pki
+mkdir -p "$state"
+adm() { "$admin" "$@" --store "$store"; }
+# `show adm ...` prints what an operator would type.
+show() {
+  if [ "$1" = adm ]; then shift; printf '$ kura-admin %s --store %s\n' "$*" "$store"; adm "$@"
+  else printf '$ %s\n' "$*"; "$@"; fi
+}
+
+say "operator: kura's CA, the gateway's, a node's and a terminal's certificates"
+show "$admin" pki init --dir "$pki" --store "$store"
+show "$admin" pki issue-gateway --dir "$pki" --dns localhost --ip 127.0.0.1 --store "$store"
+show "$admin" pki issue-node --dir "$pki" --id node-1 --dns localhost --ip 127.0.0.1 --store "$store"
+show "$admin" pki issue-terminal --dir "$pki" --id vdi-01 --class standard --store "$store"
+
+say "operator: a synthetic claims schema (anonymized) and a linked one (pseudonymized)"
+mkdir -p "$demo/schemas"
+show "$synth" --rows 20000 --seed 7 --out "$demo/schemas/claims"
+show "$synth" --rows 2000 --seed 8 --name claims_linked --out "$demo/schemas/claims_linked"
+chmod -R a+rX "$demo/schemas"
+sha() { sha256sum "$1/schema.json" | cut -d' ' -f1; }
+show adm schemas add claims --class anonymized --path "$demo/schemas/claims" \
+  --manifest-sha256 "$(sha "$demo/schemas/claims")"
+show adm schemas add claims_linked --class pseudonymized --path "$demo/schemas/claims_linked" \
+  --manifest-sha256 "$(sha "$demo/schemas/claims_linked")"
+
+say "operator: a project, a researcher, a reviewer and the data permit's window"
+show adm projects add cancer-2026 --description "Treatment pathways in oncology claims"
+adm users add alice --role researcher | tee "$demo/alice.enrol"
+adm users add bob --role researcher | tee "$demo/bob.enrol"
+show adm users add rei --role reviewer
+show adm projects add-member cancer-2026 alice
+show adm projects add diabetes-2026 --description "Another team's project"
+show adm projects add-member diabetes-2026 bob
+today=$(date -u +%Y-%m-%d)
+until=$(date -u -d '+90 days' +%Y-%m-%d)
+show adm grants add cancer-2026 claims --from "$today" --to "$until"
+show adm grants add cancer-2026 claims_linked --from "$today" --to "$until"
+show adm grants add diabetes-2026 claims --from "$today" --to "$until"
+
+say "operator: start kura-gateway and kura-node on loopback"
+nohup "$gateway" --state "$state" --listen "127.0.0.1:$port" --ready-file "$demo/gateway.ready" \
+  >"$demo/gateway.log" 2>&1 &
+echo $! >"$demo/gateway.pid"
+for _ in $(seq 300); do [ -s "$demo/gateway.ready" ] && break; sleep 0.1; done
+if [ ! -s "$demo/gateway.ready" ]; then
+  echo "walk-through: kura-gateway did not start; see $demo/gateway.log" >&2
+  tail -5 "$demo/gateway.log" >&2
+  exit 1
+fi
+echo "kura-gateway serving on 127.0.0.1:$port (log: $demo/gateway.log)"
+
+mkdir -p "$demo/node/certs"
+cp "$pki/ca.crt" "$demo/node/certs/ca.pem"
+cp "$pki/nodes/node-1.crt" "$demo/node/certs/node.pem"
+install -m 0600 "$pki/nodes/node-1.key" "$demo/node/certs/node.key"
+nohup "$node" serve --listen 127.0.0.1:0 --advertise 127.0.0.1:0 --certs "$demo/node/certs" \
+  --state "$demo/node/state" --run "$demo/node/run" --gateway "127.0.0.1:$port" \
+  >"$demo/node.log" 2>&1 &
+echo $! >"$demo/node.pid"
+for _ in $(seq 300); do adm nodes list 2>/dev/null | grep -q '^node-1' && break; sleep 0.1; done
+if ! adm nodes list | grep -q '^node-1'; then
+  echo "walk-through: kura-node did not register; see $demo/node.log" >&2
+  tail -5 "$demo/node.log" >&2
+  exit 1
+fi
+show adm nodes list
+
+# The terminal's side: its certificate and where the gateway is.
+terminal_config() {  # DIR USER
+  mkdir -p "$1"
+  chmod 0700 "$1"
+  cp "$pki/ca.crt" "$1/ca.crt"
+  cp "$pki/terminals/vdi-01.crt" "$1/vdi-01.crt"
+  install -m 0600 "$pki/terminals/vdi-01.key" "$1/vdi-01.key"
+  cat >"$1/config.json" <<EOF
+{"gateway": "127.0.0.1:$port", "ca": "ca.crt", "cert": "vdi-01.crt", "key": "vdi-01.key",
+ "user": "$2"}
+EOF
+}
+terminal_config "$demo/terminal-alice" alice
+terminal_config "$demo/terminal-bob" bob
+
+# What the researcher's authenticator app would show: RFC 6238 over the enrolled secret.
+cat >"$demo/totp.py" <<'EOF'
+import base64, hmac, re, struct, sys, time
+uri = open(sys.argv[1]).read()
+secret = re.search(r"secret=([A-Z2-7]+)", uri).group(1)
+key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+step = int(time.time()) // 30 + int(sys.argv[2] if len(sys.argv) > 2 else 0)
+mac = hmac.new(key, struct.pack(">Q", step), "sha1").digest()
+offset = mac[-1] & 0x0F
+print("%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000))
+EOF
+
+export KURA_CONFIG_DIR=$demo/terminal-alice
+say "researcher alice at terminal vdi-01 (standard): log in with a TOTP code"
+show "$kura" login alice --totp "$(python3 "$demo/totp.py" "$demo/alice.enrol")"
+show "$kura" projects
+
+say "refused: pseudonymized data from a standard terminal"
+refused "$kura" workspace open cancer-2026 --schema claims_linked
+
+say "a workspace with the anonymized schema, on the node"
+show "$kura" workspace open cancer-2026 --schema claims --cpus 1 --memory 1
+workspace=$(cat "$KURA_CONFIG_DIR/workspace")
+
+cat >"$demo/analysis.py" <<'EOF'
+# Claims per age band and sex over the mounted schema; the table goes to /outputs.
+import csv, collections, glob, os
+path = glob.glob("/data/claims/*.csv")[0]
+with open(path, newline="") as f:
+    rows = list(csv.DictReader(f))
+columns = list(rows[0].keys())
+group = [c for c in columns if c in ("age_band", "sex", "prefecture")][:2] or columns[:1]
+counts = collections.Counter(tuple(r[c] for c in group) for r in rows)
+os.makedirs("/outputs", exist_ok=True)
+with open("/outputs/claims_by_group.csv", "w", newline="") as out:
+    w = csv.writer(out)
+    w.writerow(group + ["claims"])
+    for key, n in sorted(counts.items()):
+        w.writerow(list(key) + [n])
+print(f"{len(rows)} claims in {os.path.basename(path)}; {len(counts)} groups by {', '.join(group)}")
+print("wrote /outputs/claims_by_group.csv")
+EOF
+say "upload the analysis into the project home and run it over /data"
+show "$kura" upload "$demo/analysis.py" analysis.py
+show timeout 300 "$kura" run -- python3 "/home/alice/analysis.py"
+show timeout 120 "$kura" run -- sh -c 'ls -l /data/claims; touch /data/claims/x 2>&1 || echo "(/data is read-only)"'
+show "$kura" outputs
+
+say "refused: another researcher reaching alice's workspace by its id"
+KURA_CONFIG_DIR=$demo/terminal-bob "$kura" login bob --totp "$(python3 "$demo/totp.py" "$demo/bob.enrol")"
+refused env KURA_CONFIG_DIR="$demo/terminal-bob" timeout 60 "$kura" run --workspace "$workspace" -- cat /data/claims/claims.csv
+refused env KURA_CONFIG_DIR="$demo/terminal-bob" "$kura" outputs --workspace "$workspace"
+
+say "operator: the audit log, hash-chained"
+show adm audit verify
+
+cat <<EOF
+
+kura is running: gateway 127.0.0.1:$port (pid $(cat "$demo/gateway.pid")), node-1 (pid $(cat "$demo/node.pid")).
+Try it by hand, as alice at terminal vdi-01:
+
+  export KURA_CONFIG_DIR=$demo/terminal-alice
+  $kura login alice --totp \$(python3 $demo/totp.py $demo/alice.enrol)
+  $kura workspace list
+  $kura shell                      # an interactive shell in $workspace
+  $kura run -- python3 /home/alice/analysis.py
+
+Stop it with: kill \$(cat $demo/node.pid) \$(cat $demo/gateway.pid)
+EOF
