@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -37,15 +38,28 @@ double NowNs() {
   return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+// What the measured loop does in each iteration.
+enum class Workload {
+  kGetpidRead,  // getpid() + read(/dev/zero, 1): the goal's loop
+  kIoctl,       // ioctl(FIONREAD) on a pipe: analysis inspects its argument, so the kernel's
+                // always-allow cache cannot skip the filter and the whole program runs
+};
+
 // The measured loop; returns ns per iteration.
-double Loop(long iterations) {
+double Loop(Workload workload, long iterations) {
   const int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
-  if (zero < 0) _exit(3);
+  int pipefd[2];
+  if (zero < 0 || pipe2(pipefd, O_CLOEXEC) != 0) _exit(3);
   char byte;
+  int available;
   const double start = NowNs();
   for (long i = 0; i < iterations; ++i) {
-    syscall(SYS_getpid);
-    if (read(zero, &byte, 1) != 1) _exit(4);
+    if (workload == Workload::kGetpidRead) {
+      syscall(SYS_getpid);
+      if (read(zero, &byte, 1) != 1) _exit(4);
+    } else if (ioctl(pipefd[0], FIONREAD, &available) != 0) {
+      _exit(4);
+    }
   }
   return (NowNs() - start) / iterations;
 }
@@ -94,8 +108,8 @@ int ReceiveFd(int sock) {
 }
 
 // Runs the loop in a child under `filter`; returns ns per iteration, or a negative number.
-double MeasureInChild(Filter filter, const kura::sandbox::SeccompProgram& analysis,
-                      long iterations) {
+double MeasureInChild(Filter filter, Workload workload,
+                      const kura::sandbox::SeccompProgram& analysis, long iterations) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
   const pid_t pid = fork();
@@ -108,8 +122,8 @@ double MeasureInChild(Filter filter, const kura::sandbox::SeccompProgram& analys
       if (listener < 0 || !SendFd(sv[1], listener)) _exit(1);
       close(listener);
     }
-    Loop(iterations / 10);  // warm caches and the CPU's frequency
-    const double ns = Loop(iterations);
+    Loop(workload, iterations / 10);  // warm caches and the CPU's frequency
+    const double ns = Loop(workload, iterations);
     _exit(write(sv[1], &ns, sizeof ns) == sizeof ns ? 0 : 2);
   }
   close(sv[1]);
@@ -147,27 +161,38 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  double best[3] = {1e300, 1e300, 1e300};
+  double best[2][3];
+  std::fill(&best[0][0], &best[0][0] + 6, 1e300);
   for (int round = 0; round < rounds; ++round) {
-    for (Filter f : {Filter::kNone, Filter::kOneRule, Filter::kAnalysis}) {
-      const double ns = MeasureInChild(f, **analysis, iterations);
-      if (ns < 0) {
-        std::fprintf(stderr, "seccomp_bench: the %s child failed\n",
-                     kFilterNames[static_cast<int>(f)]);
-        return 1;
+    for (Workload w : {Workload::kGetpidRead, Workload::kIoctl}) {
+      for (Filter f : {Filter::kNone, Filter::kOneRule, Filter::kAnalysis}) {
+        const double ns = MeasureInChild(f, w, **analysis, iterations);
+        if (ns < 0) {
+          std::fprintf(stderr, "seccomp_bench: the %s child failed\n",
+                       kFilterNames[static_cast<int>(f)]);
+          return 1;
+        }
+        double& b = best[static_cast<int>(w)][static_cast<int>(f)];
+        b = std::min(b, ns);
       }
-      best[static_cast<int>(f)] = std::min(best[static_cast<int>(f)], ns);
     }
   }
 
-  std::printf("seccomp_bench: getpid + read(/dev/zero, 1), %ld iterations, best of %d rounds\n",
-              iterations, rounds);
+  std::printf(
+      "seccomp_bench: %ld iterations, best of %d rounds; analysis program: %zu BPF "
+      "instructions\n",
+      iterations, rounds, (*analysis)->instructions().size());
+  std::printf("getpid + read(/dev/zero, 1):\n");
   for (int f = 0; f < 3; ++f) {
-    std::printf("  %-9s %8.1f ns/iteration\n", kFilterNames[f], best[f]);
+    std::printf("  %-9s %8.1f ns/iteration\n", kFilterNames[f], best[0][f]);
   }
-  const double ratio = best[2] / best[1];
+  const double ratio = best[0][2] / best[0][1];
   std::printf("  analysis / one-rule = %.3f (goal <= 1.1): %s\n", ratio,
               ratio <= 1.1 ? "met" : "NOT met");
-  std::printf("  analysis program: %zu BPF instructions\n", (*analysis)->instructions().size());
+  std::printf("ioctl(FIONREAD), the whole analysis filter runs (for information):\n");
+  for (int f = 0; f < 3; ++f) {
+    std::printf("  %-9s %8.1f ns/iteration\n", kFilterNames[f], best[1][f]);
+  }
+  std::printf("  analysis / one-rule = %.3f\n", best[1][2] / best[1][1]);
   return 0;
 }
