@@ -86,6 +86,7 @@ class PartScanner final : public RowVisitor {
 
  private:
   absl::StatusOr<uint32_t> CellOf(absl::Span<const absl::string_view> fields);
+  bool PackShort(absl::Span<const absl::string_view> fields, PackedDims* packed) const;
   bool Pack(absl::Span<const absl::string_view> fields, PackedDims* packed) const;
   absl::StatusOr<bool> ReadValue(absl::Span<const absl::string_view> fields, double* v) const;
   absl::Status NotNumber(int column, absl::string_view field) const;
@@ -94,6 +95,7 @@ class PartScanner final : public RowVisitor {
   const bool keep_samples_;
   const bool keep_spread_;
   absl::flat_hash_map<CellKey, uint32_t> cell_ids_;
+  absl::flat_hash_map<PackedDims, uint32_t> short_cell_ids_;
   absl::flat_hash_map<PackedDims, uint32_t> packed_cell_ids_;
 };
 
