@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <cstdlib>
-#include <new>
 
 namespace kura::disclosure {
 
@@ -26,12 +25,12 @@ struct HugePageAllocator {
     const size_t bytes = n * sizeof(T);
     if (bytes < 2 * kHugePage) {
       void* p = std::malloc(bytes);
-      if (p == nullptr) throw std::bad_alloc();
+      if (p == nullptr) std::abort();  // Out of memory: as std::allocator would end, uncaught.
       return static_cast<T*>(p);
     }
     const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
     void* p = std::aligned_alloc(kHugePage, rounded);
-    if (p == nullptr) throw std::bad_alloc();
+    if (p == nullptr) std::abort();
     ::madvise(p, rounded, MADV_HUGEPAGE);  // Advice only; failure changes nothing but speed.
     return static_cast<T*>(p);
   }
