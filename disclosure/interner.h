@@ -79,8 +79,10 @@ class IdInterner {
     uint32_t number = 0;
     if (MatchesShape(s, &number)) {
       if (number < kDirectSize) {
-        if (!direct_)
+        if (!direct_) {
           direct_.reset(static_cast<uint32_t*>(std::calloc(kDirectSize, sizeof(uint32_t))));
+          if (!direct_) std::abort();  // No address space for 64 MiB: nothing to recover.
+        }
         uint32_t& slot = direct_.get()[number];
         if (slot == 0) {
           slot = next + 1;
