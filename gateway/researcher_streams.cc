@@ -5,6 +5,7 @@
 #include <grpcpp/client_context.h>
 #include <openssl/evp.h>
 
+#include <deque>
 #include <memory>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/crypto.h"
 #include "common/logging.h"
@@ -50,6 +52,64 @@ class StreamingSha256 final {
 
  private:
   std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter> ctx_;
+};
+
+// Terminal output on its way from the node to the researcher. A reader thread queues what the
+// node sends; the writer takes everything queued at once and merges it, so a link that is
+// momentarily behind (bulk output) gets fewer, larger messages, while a lone keystroke's echo
+// still goes out by itself at once. At most kMaxBacklogBytes wait here: beyond that the reader
+// waits too, and the node's flow control slows the workload's terminal. Thread-safe.
+class OutputBacklog final {
+ public:
+  // False once the writer gave up (the researcher went away).
+  bool Push(kura::v1::AttachOutput output) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](OutputBacklog* b) { return b->bytes_ < kMaxBacklogBytes || b->abandoned_; }, this));
+    if (abandoned_) return false;
+    bytes_ += output.data().size();
+    items_.push_back(std::move(output));
+    return true;
+  }
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  void Abandon() {
+    absl::MutexLock lock(&mu_);
+    abandoned_ = true;
+  }
+  // Waits for output; false when the node's side ended and everything was taken.
+  bool TakeAll(std::vector<kura::v1::AttachOutput>& batch) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](OutputBacklog* b) { return !b->items_.empty() || b->closed_; }, this));
+    if (items_.empty()) return false;
+    batch.clear();
+    for (kura::v1::AttachOutput& item : items_) {
+      const bool data = item.output_case() == kura::v1::AttachOutput::kData;
+      if (data && !batch.empty() &&
+          batch.back().output_case() == kura::v1::AttachOutput::kData &&
+          batch.back().data().size() < kMaxMergedBytes) {
+        batch.back().mutable_data()->append(item.data());
+      } else {
+        batch.push_back(std::move(item));
+      }
+    }
+    items_.clear();
+    bytes_ = 0;
+    return true;
+  }
+
+ private:
+  static constexpr size_t kMaxBacklogBytes = 8 << 20;
+  static constexpr size_t kMaxMergedBytes = 1 << 20;
+
+  absl::Mutex mu_;
+  std::deque<kura::v1::AttachOutput> items_ ABSL_GUARDED_BY(mu_);
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 absl::Status ValidateUploadPath(absl::string_view path) {
@@ -125,7 +185,7 @@ absl::Status ResearcherService::DoAttach(
                 JsonObject({{"argv", absl::StrJoin(first.start().argv(), " ")},
                             {"terminal", caller.terminal.id}})});
 
-  // Researcher -> node on a second thread; node -> researcher on this one.
+  // Researcher -> node on one thread, node -> backlog on another, backlog -> researcher here.
   absl::Notification researcher_done;
   std::thread pump([&] {
     if (node_stream->Write(first)) {
@@ -138,17 +198,32 @@ absl::Status ResearcherService::DoAttach(
     node_stream->WritesDone();
     researcher_done.Notify();
   });
-  kura::v1::AttachOutput output;
-  int exit_code = -1;
-  while (node_stream->Read(&output)) {
-    if (output.output_case() == kura::v1::AttachOutput::kExitCode) {
-      exit_code = output.exit_code();
+  OutputBacklog backlog;
+  std::thread node_reader([&] {
+    kura::v1::AttachOutput output;
+    while (node_stream->Read(&output) && backlog.Push(std::move(output))) {
     }
-    if (!stream.Write(output)) {
-      node_context->TryCancel();
-      break;
+    backlog.Close();
+  });
+  int exit_code = -1;
+  bool researcher_gone = false;
+  std::vector<kura::v1::AttachOutput> batch;
+  while (!researcher_gone && backlog.TakeAll(batch)) {
+    for (const kura::v1::AttachOutput& output : batch) {
+      if (output.output_case() == kura::v1::AttachOutput::kExitCode) {
+        exit_code = output.exit_code();
+      }
+      if (!stream.Write(output)) {
+        researcher_gone = true;
+        break;
+      }
     }
   }
+  if (researcher_gone) {
+    backlog.Abandon();
+    node_context->TryCancel();
+  }
+  node_reader.join();
   // The researcher's client closes its side once it has the exit code; one that does not is
   // cut off so that this thread is not held forever.
   if (!researcher_done.WaitForNotificationWithTimeout(kAttachDrainTimeout)) {
