@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "disclosure/file_io.h"
 
 namespace kura::disclosure {
 namespace {
@@ -349,16 +350,7 @@ absl::StatusOr<CsvDocument> ParseCsv(absl::string_view text, absl::string_view s
 }
 
 absl::StatusOr<CsvDocument> ReadCsvFile(const std::string& path, char delimiter) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return ErrnoError("open", path);
-  std::string text;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
-    if (n < 0) return ErrnoError("read", path);
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-  }
+  KURA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   return ParseCsv(text, path, delimiter);
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "disclosure/file_io.h"
 #include "nlohmann/json.hpp"
 
 namespace kura::disclosure {
@@ -18,12 +19,6 @@ absl::StatusOr<nlohmann::json> ParseJson(absl::string_view text, absl::string_vi
 
 // Reads and parses the file at `path`; NotFound when it does not exist.
 absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path);
-
-// Reads the whole file at `path`.
-absl::StatusOr<std::string> ReadFile(const std::string& path);
-
-// Writes `text` to `path`, replacing what was there.
-absl::Status WriteFile(const std::string& path, absl::string_view text);
 
 // Field accessors over an object at JSON path `where`. Each returns InvalidArgument
 // "where.key: ..." for a wrong type; Get* also for a missing key.
