@@ -19,9 +19,6 @@ namespace kura::gateway {
 
 std::string StorePath(const std::string& state_dir) { return state_dir + "/store.sqlite"; }
 std::string PkiDir(const std::string& state_dir) { return state_dir + "/pki"; }
-std::string BrokerKeyPath(const std::string& state_dir) {
-  return PkiDir(state_dir) + "/vdi-broker.pub";
-}
 
 GatewayState::GatewayState(GatewayOptions options, std::unique_ptr<Store> store,
                            TlsIdentity identity)
@@ -50,12 +47,12 @@ absl::StatusOr<std::unique_ptr<GatewayState>> GatewayState::Open(GatewayOptions 
   KURA_ASSIGN_OR_RETURN(identity.cert_pem, ReadTextFile(own.certificate));
   KURA_ASSIGN_OR_RETURN(identity.key_pem, ReadTextFile(own.key));
   std::string broker_key;
-  absl::StatusOr<std::string> broker_hex = ReadTextFile(BrokerKeyPath(options.state_dir));
+  absl::StatusOr<std::string> broker_hex = ReadTextFile(VdiBrokerKeyPath(pki));
   if (broker_hex.ok()) {
     KURA_ASSIGN_OR_RETURN(broker_key, HexDecode(absl::StripAsciiWhitespace(*broker_hex)));
     if (broker_key.size() != 32) {
       return absl::FailedPreconditionError(absl::StrCat(
-          BrokerKeyPath(options.state_dir), " must hold a 32-byte Ed25519 key in hex"));
+          VdiBrokerKeyPath(pki), " must hold a 32-byte Ed25519 key in hex"));
     }
   } else if (!absl::IsNotFound(broker_hex.status())) {
     return broker_hex.status();

@@ -45,14 +45,12 @@ struct GatewayOptions {
 // The store file and PKI directory inside a state directory.
 std::string StorePath(const std::string& state_dir);
 std::string PkiDir(const std::string& state_dir);
-// The VDI broker's Ed25519 public key (64 hex digits) in a state directory; without this file
-// the gateway accepts no broker assertions.
-std::string BrokerKeyPath(const std::string& state_dir);
 
 class GatewayState final {
  public:
   // Opens state DIR: the store (created if missing) and pki/ (ca.crt, gateway.crt/.key, which
-  // must exist: FailedPrecondition naming `kura-admin pki init` otherwise).
+  // must exist: FailedPrecondition naming `kura-admin pki init` otherwise). With
+  // pki/vdi-broker.pub (`kura-admin pki register-broker`) VDI broker assertions are accepted.
   static absl::StatusOr<std::unique_ptr<GatewayState>> Open(GatewayOptions options);
 
   const GatewayOptions& options() const { return options_; }
