@@ -167,6 +167,31 @@ TEST_F(WorkspaceTest, AnotherProjectIsRefused) {
   EXPECT_EQ(unknown.error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_F(WorkspaceTest, AnotherProjectsSchemaIsRefusedByName) {
+  const absl::Time now = absl::Now();
+  stack_.AddGrantedSchema("diabetes-2026", "hba1c", DataClass::kAnonymized, now - absl::Hours(1),
+                          now + absl::Hours(24));
+  const std::string token = LoginAs(dedicated_, "alice");
+  kura::v1::Workspace workspace;
+  grpc::Status status = Open(dedicated_, token, "cancer-2026", {"claims", "hba1c"}, &workspace);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("hba1c"));
+  EXPECT_TRUE(node_->opened().empty());
+}
+
+TEST_F(WorkspaceTest, RevokedNodeCertificateCanNoLongerHeartbeat) {
+  absl::StatusOr<gateway::PeerIdentity> node = gateway::ParsePeerIdentity(node_identity_.cert_pem);
+  ASSERT_TRUE(node.ok());
+  kura::v1::HeartbeatResponse answer;
+  auto before = CallContext();
+  ASSERT_TRUE(stack_.Registry(node_identity_)->Heartbeat(before.get(), {}, &answer).ok());
+  ASSERT_TRUE(stack_.store().RevokeCertificate(node->serial, "node retired", absl::Now()).ok());
+  auto after = CallContext();
+  grpc::Status status = stack_.Registry(node_identity_)->Heartbeat(after.get(), {}, &answer);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), HasSubstr("revoked"));
+}
+
 TEST_F(WorkspaceTest, AnotherUsersWorkspaceIsNotFoundWhateverTheCall) {
   const std::string alice = LoginAs(standard_, "alice");
   kura::v1::Workspace workspace;
