@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
 #include "common/status.h"
 #include "disclosure/json_util.h"
+#include "disclosure/number.h"
 
 namespace kura::disclosure {
 namespace {
@@ -58,8 +61,9 @@ absl::Status ParseNk(const JsonObject& object, const std::string& key, int* n, d
   KURA_ASSIGN_OR_RETURN(JsonObject nk, JsonObject::Of(value, object.Path(key), {"n", "k"}));
   KURA_ASSIGN_OR_RETURN(double nv, nk.GetNumberOr("n", -1));
   KURA_ASSIGN_OR_RETURN(double kv, nk.GetNumberOr("k", -1));
-  if (nv < 1 || nv != static_cast<int>(nv)) {
-    return absl::InvalidArgumentError(absl::StrCat(nk.Path("n"), ": expected an integer >= 1"));
+  if (!(nv >= 1 && nv <= 1000) || nv != std::floor(nv)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(nk.Path("n"), ": expected an integer from 1 to 1000"));
   }
   if (!(kv > 0 && kv <= 1))
     return absl::InvalidArgumentError(absl::StrCat(nk.Path("k"), ": expected 0 < k <= 1"));
@@ -68,11 +72,13 @@ absl::Status ParseNk(const JsonObject& object, const std::string& key, int* n, d
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> GetCount(const JsonObject& object, const std::string& key,
-                                 int64_t fallback) {
+// An integer in [0, max]; `max` defaults to what an int holds.
+absl::StatusOr<int64_t> GetCount(const JsonObject& object, const std::string& key, int64_t fallback,
+                                 double max = 2147483647.0) {
   KURA_ASSIGN_OR_RETURN(double v, object.GetNumberOr(key, static_cast<double>(fallback)));
-  if (v < 0 || v != static_cast<double>(static_cast<int64_t>(v))) {
-    return absl::InvalidArgumentError(absl::StrCat(object.Path(key), ": expected an integer >= 0"));
+  if (!(v >= 0 && v <= max) || v != std::floor(v)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(object.Path(key), ": expected an integer from 0 to ", FormatNumber(max)));
   }
   return static_cast<int64_t>(v);
 }
@@ -106,8 +112,8 @@ absl::Status ParseFileLimits(const JsonObject& object, Policy* p) {
   if (f.Has("allowed_types")) {
     KURA_ASSIGN_OR_RETURN(p->allowed_types, f.GetStringList("allowed_types"));
   }
-  KURA_ASSIGN_OR_RETURN(p->max_file_bytes, GetCount(f, "max_bytes", p->max_file_bytes));
-  KURA_ASSIGN_OR_RETURN(p->max_rows, GetCount(f, "max_rows", p->max_rows));
+  KURA_ASSIGN_OR_RETURN(p->max_file_bytes, GetCount(f, "max_bytes", p->max_file_bytes, 1e15));
+  KURA_ASSIGN_OR_RETURN(p->max_rows, GetCount(f, "max_rows", p->max_rows, 1e15));
   return absl::OkStatus();
 }
 
@@ -130,8 +136,9 @@ absl::Status ParseRules(const JsonObject& o, Policy* p) {
   KURA_ASSIGN_OR_RETURN(p->missing, ParseAction(o, "missing", p->missing));
   KURA_ASSIGN_OR_RETURN(p->endpoint, ParseAction(o, "endpoint", p->endpoint));
   KURA_ASSIGN_OR_RETURN(p->day_dates, ParseAction(o, "day_dates", p->day_dates));
-  KURA_ASSIGN_OR_RETURN(p->unverified_count_threshold,
-                        GetCount(o, "unverified_count_threshold", p->unverified_count_threshold));
+  KURA_ASSIGN_OR_RETURN(
+      p->unverified_count_threshold,
+      GetCount(o, "unverified_count_threshold", p->unverified_count_threshold, 1e15));
   return absl::OkStatus();
 }
 
