@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <thread>
@@ -173,7 +174,8 @@ absl::Status CheckSpecifiedTable(const Schema& schema, const Policy& policy, con
 }
 
 bool IsInteger(absl::string_view field, double* v) {
-  return ParseNumber(field, v) && *v == static_cast<double>(static_cast<int64_t>(*v));
+  // Bounded first: converting a double beyond int64's range is undefined.
+  return ParseNumber(field, v) && std::fabs(*v) < 9e15 && *v == std::floor(*v);
 }
 
 bool IsSchemaColumnName(const Schema& schema, const std::string& name) {

@@ -36,7 +36,10 @@ void Round(CsvDocument& doc, const FileReport& report, const std::vector<CellLoc
   for (size_t i = 0; i < report.cells.size() && i < locations.size(); ++i) {
     std::string& field = doc.rows[locations[i].row][locations[i].column];
     double v = 0;
-    if (IsSuppressedText(field) || !ParseNumber(field, &v) || v != std::floor(v)) continue;
+    if (IsSuppressedText(field) || !ParseNumber(field, &v) || v != std::floor(v) ||
+        std::fabs(v) >= 9e15) {
+      continue;
+    }
     const int64_t rounded = RoundCount(static_cast<int64_t>(v), rounding);
     if (static_cast<double>(rounded) == v) continue;
     out.actions.push_back(absl::StrCat(KeyText(report.cells[i]), ": ", field, " -> ", rounded));

@@ -268,6 +268,15 @@ TEST_F(CheckerTest, SuppressionOfAnUnverifiedFrequencyTable) {
   EXPECT_FALSE(report.files[0].verified);
 }
 
+TEST_F(CheckerTest, HugeNumbersInAnUnspecifiedTableAreNotCounts) {
+  const std::string out = dir_.Write("big.csv", "region,n\nA,1e300\nB,-9e300\n");
+  KURA_ASSERT_OK_AND_ASSIGN(
+      Report report,
+      CheckAndMitigate(schema_, policy_, {}, {out}, MitigationMethod::kRound, dir_.Path("big")));
+  EXPECT_EQ(report.files[0].verdict, Verdict::kReview);
+  EXPECT_TRUE(report.files[0].cells.empty());
+}
+
 TEST_F(CheckerTest, TsvSubmittedTable) {
   const std::string out = dir_.Write("t.tsv", "region\tvalue\nA\t10\nB\t9\n");
   Report report = Check(
