@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,11 +27,15 @@ class SandboxCgroup {
 
   virtual ~SandboxCgroup() = default;
 
-  // A directory fd for clone3(CLONE_INTO_CGROUP), or -1 when processes must be added with
-  // AddProcess (v1).
+  // A directory fd for clone3(CLONE_INTO_CGROUP) (v2), or -1 (v1).
   virtual int clone_fd() const = 0;
-  // Moves `pid` (as seen by the launcher) into the cgroup.
-  virtual absl::Status AddProcess(pid_t pid) = 0;
+  // Runs `clone` (which clones the sandbox's init) on a thread whose children are born in the
+  // cgroup, and returns its result. v2: the calling thread (the child is placed by
+  // CLONE_INTO_CGROUP). v1: a thread of the launcher that was moved into the cgroup beforehand
+  // (see cgroup_v1.cc); it stays, parked, until the cgroup is destroyed, because the init's
+  // death signal is tied to the thread that cloned it. Either way no process is migrated on the
+  // start path (a migration waits for an RCU grace period, 10-20 ms).
+  virtual absl::StatusOr<long> RunInside(const std::function<long()>& clone) = 0;
   // How many processes the kernel's OOM killer killed in the cgroup.
   virtual uint64_t OomKills() const = 0;
   // The most memory the cgroup used, 0 if unknown.
@@ -45,6 +50,11 @@ uint64_t ReadKeyedCounter(const std::string& path, const std::string& key);
 absl::Status WriteControlFile(const std::string& path, const std::string& value);
 // Removes a cgroup directory, retrying while the kernel finishes tearing down its last tasks.
 absl::Status RemoveCgroupDir(const std::string& path);
+
+// How many v1 cgroups (each with its placed thread) a launcher keeps ready ahead of its next
+// Launch, refilled in the background after each one. Default 1; a launcher that starts a single
+// sandbox (kura-sandbox run) sets 0. Ignored with v2, which needs none. Thread-safe.
+void SetPreparedCgroups(int count);
 
 // The v1 and v2 implementations, chosen by Create.
 absl::StatusOr<std::unique_ptr<SandboxCgroup>> CreateCgroupV1(const std::string& name,

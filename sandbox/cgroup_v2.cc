@@ -68,8 +68,8 @@ class CgroupV2 final : public SandboxCgroup {
 
   int clone_fd() const override { return fd_.get(); }
 
-  absl::Status AddProcess(pid_t pid) override {
-    return WriteControlFile(dir_ + "/cgroup.procs", absl::StrCat(pid));
+  absl::StatusOr<long> RunInside(const std::function<long()>& clone) override {
+    return clone();  // clone_fd() places the child
   }
 
   uint64_t OomKills() const override {

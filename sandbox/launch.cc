@@ -90,23 +90,28 @@ std::string NextCgroupName() {
   return absl::StrCat("kura-", getpid(), "-", counter.fetch_add(1));
 }
 
-// clone3 into every new namespace but the cgroup one (entered once the child is in its cgroup),
-// with a pidfd, and straight into the cgroup on v2. The child runs ContainAndRun and never
-// returns here.
-absl::StatusOr<ChildProcess> CloneSandboxInit(const ChildPlan& plan, int cgroup_fd) {
+// clone3 into every new namespace but the cgroup one (entered once in its cgroup), with a
+// pidfd, born in the sandbox's cgroup (see SandboxCgroup::RunInside). The child runs
+// ContainAndRun and never returns here.
+absl::StatusOr<ChildProcess> CloneSandboxInit(const ChildPlan& plan, SandboxCgroup& cgroup) {
   int pidfd = -1;
   clone_args args{};
   args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
                CLONE_NEWUTS | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
-  if (cgroup_fd >= 0) {
+  if (cgroup.clone_fd() >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    args.cgroup = static_cast<uint64_t>(cgroup.clone_fd());
   }
-  long pid = syscall(SYS_clone3, &args, sizeof(args));
-  if (pid < 0) return ErrnoError("clone3", "sandbox init");
-  if (pid == 0) ContainAndRun(plan);
+  int clone_errno = 0;
+  KURA_ASSIGN_OR_RETURN(long pid, cgroup.RunInside([&]() -> long {
+    long child = syscall(SYS_clone3, &args, sizeof(args));
+    if (child == 0) ContainAndRun(plan);
+    clone_errno = errno;
+    return child;
+  }));
+  if (pid < 0) return ErrnoError("clone3", "sandbox init", clone_errno);
   return ChildProcess(static_cast<pid_t>(pid), UniqueFd(pidfd));
 }
 
@@ -137,13 +142,10 @@ absl::StatusOr<Sandbox> Launch(const v1::SandboxSpec& spec, const StdioFds& stdi
     plan.stdio[2] = stdio.err;
   }
   KURA_ASSIGN_OR_RETURN(sandbox.cgroup_, SandboxCgroup::Create(NextCgroupName(), spec.limits()));
-  KURA_ASSIGN_OR_RETURN(sandbox.init_, CloneSandboxInit(plan, sandbox.cgroup_->clone_fd()));
+  KURA_ASSIGN_OR_RETURN(sandbox.init_, CloneSandboxInit(plan, *sandbox.cgroup_));
   child_sock.Reset();
   pty.slave.Reset();
   KURA_RETURN_IF_ERROR(WriteIdMaps(sandbox.init_.pid(), plan.uid, plan.gid));
-  if (sandbox.cgroup_->clone_fd() < 0) {
-    KURA_RETURN_IF_ERROR(sandbox.cgroup_->AddProcess(sandbox.init_.pid()));
-  }
   const char go = 1;
   if (write(sandbox.report_sock_.get(), &go, 1) != 1) return ErrnoError("write", "setup socket");
   sandbox.ReadReports(/*block_until_ready=*/true);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/cli_flags.h"
 #include "sandbox/foreground.h"
 #include "sandbox/sandbox.h"
@@ -37,6 +38,7 @@ int Run(const std::vector<std::string>& args) {
     spec->mutable_terminal_size()->set_rows(size.ws_row);
     spec->mutable_terminal_size()->set_cols(size.ws_col);
   }
+  kura::sandbox::SetPreparedCgroups(0);  // one sandbox per process: nothing to prepare
   absl::StatusOr<kura::sandbox::Sandbox> sandbox = kura::sandbox::Launch(*spec);
   if (!sandbox.ok()) {
     std::cerr << "kura-sandbox: " << sandbox.status().message() << "\n";

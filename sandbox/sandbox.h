@@ -88,8 +88,9 @@ class Sandbox final {
 // workload is about to execve, or its setup failed (Wait then reports SETUP_FAILED with the step
 // and errno). Returns InvalidArgument for a bad spec (naming the field), and the launcher's own
 // failures (cgroup, clone) as errors naming the call. Needs root (or CAP_SYS_ADMIN and friends)
-// in the initial namespaces. Safe to call from a multi-threaded process; the sandbox's processes
-// are killed if the calling thread exits (PR_SET_PDEATHSIG), so call it from a long-lived thread.
+// in the initial namespaces. Safe to call from a multi-threaded process. The sandbox's processes
+// die with the thread that cloned its init (PR_SET_PDEATHSIG): with cgroup v2 the calling
+// thread, so call it from a long-lived one; with v1 a thread the Sandbox owns.
 absl::StatusOr<Sandbox> Launch(const v1::SandboxSpec& spec, const StdioFds& stdio = {});
 
 }  // namespace kura::sandbox

@@ -1,7 +1,6 @@
 #include "sandbox/user.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
@@ -45,8 +44,10 @@ void AssumeSandboxIdentity(uint32_t uid, uint32_t gid, int sock) noexcept {
   // for the mount and network setup that follows.
   // setgroups first: the launcher's supplementary groups (host root's, say) must not follow the
   // workload in. Once the capabilities are gone nothing in the sandbox can call it again.
-  if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||
-      setresuid(uid, uid, uid) != 0) {
+  // Raw system calls: glibc's wrappers broadcast the change to every thread it believes the
+  // process has, and this copy of the launcher has only the one that cloned it.
+  if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, gid, gid, gid) != 0 ||
+      syscall(SYS_setresuid, uid, uid, uid) != 0) {
     FailStep(sock, SetupStep::kIdentity);
   }
 }
