@@ -37,6 +37,45 @@ absl::StatusOr<Resources> RequestedResources(const kura::v1::Resources& asked) {
   return FromProto(resources);
 }
 
+absl::StatusOr<WorkspaceRecord> NewWorkspaceRecord(const std::string& user,
+                                                   const std::string& project,
+                                                   const Placement& placement, absl::Time now) {
+  KURA_ASSIGN_OR_RETURN(std::string random, RandomBytes(6));
+  WorkspaceRecord workspace;
+  workspace.id = absl::StrCat("ws-", HexEncode(random));
+  workspace.project = project;
+  workspace.user = user;
+  workspace.node = placement.node;
+  workspace.state = WorkspaceState::kPending;
+  workspace.resources = placement.resources;
+  workspace.created = now;
+  workspace.updated = now;
+  return workspace;
+}
+
+// Asks the workspace's node to start it with exactly `schemas` mounted read-only.
+absl::Status OpenOnNode(GatewayState& state, const WorkspaceRecord& workspace,
+                        const std::vector<SchemaRecord>& schemas) {
+  kura::v1::NodeOpenWorkspaceRequest request;
+  request.set_workspace_id(workspace.id);
+  request.set_project(workspace.project);
+  request.set_user(workspace.user);
+  request.set_uid(kWorkspaceUid);
+  *request.mutable_resources() = ToProto(workspace.resources);
+  request.set_idle_timeout_seconds(state.options().workspace_idle_timeout_seconds);
+  for (const SchemaRecord& schema : schemas) {
+    kura::v1::MountSchema* mount = request.add_schemas();
+    mount->set_name(schema.name);
+    mount->set_host_path(schema.path);
+    mount->set_manifest_sha256(schema.manifest_sha256);
+  }
+  KURA_ASSIGN_OR_RETURN(auto stub, state.NodeStub(workspace.node));
+  grpc::ClientContext context;
+  SetDeadline(context, kNodeOpenDeadline);
+  kura::v1::Workspace reply;
+  return FromNodeStatus(workspace.node, stub->OpenWorkspace(&context, request, &reply));
+}
+
 }  // namespace
 
 grpc::Status ResearcherService::OpenWorkspace(grpc::ServerContext* context,
@@ -49,8 +88,8 @@ absl::Status ResearcherService::DoOpenWorkspace(const grpc::ServerContext& conte
                                                 const kura::v1::OpenWorkspaceRequest& request,
                                                 kura::v1::Workspace& response) {
   KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(context));
-  const std::string subject = absl::StrCat("project:", request.project());
   if (request.project().empty()) return absl::InvalidArgumentError("name a project");
+  const std::string subject = absl::StrCat("project:", request.project());
   absl::Status member = RequireProjectMember(state_.store(), caller.session.user, request.project());
   if (!member.ok()) return Refuse(caller, "workspace.open", subject, member);
   std::vector<std::string> requested(request.schemas().begin(), request.schemas().end());
@@ -63,57 +102,22 @@ absl::Status ResearcherService::DoOpenWorkspace(const grpc::ServerContext& conte
   absl::StatusOr<Placement> placement =
       PlaceNewWorkspace(state_.store(), ask, state_.Now(), healthy_within);
   if (!placement.ok()) return Refuse(caller, "workspace.open", subject, placement.status());
-  const std::string node = placement->node;
 
-  KURA_ASSIGN_OR_RETURN(std::string random, RandomBytes(6));
-  WorkspaceRecord workspace;
-  workspace.id = absl::StrCat("ws-", HexEncode(random));
-  workspace.project = request.project();
-  workspace.user = caller.session.user;
-  workspace.node = node;
-  workspace.state = WorkspaceState::kPending;
-  workspace.resources = placement->resources;
-  workspace.created = state_.Now();
-  workspace.updated = workspace.created;
+  KURA_ASSIGN_OR_RETURN(WorkspaceRecord workspace,
+                        NewWorkspaceRecord(caller.session.user, request.project(), *placement,
+                                           state_.Now()));
   KURA_RETURN_IF_ERROR(state_.store().CreateWorkspace(workspace));
-
-  kura::v1::NodeOpenWorkspaceRequest node_request;
-  node_request.set_workspace_id(workspace.id);
-  node_request.set_project(workspace.project);
-  node_request.set_user(workspace.user);
-  node_request.set_uid(kWorkspaceUid);
-  *node_request.mutable_resources() = ToProto(placement->resources);
-  node_request.set_idle_timeout_seconds(state_.options().workspace_idle_timeout_seconds);
-  std::vector<std::string> schema_names;
-  for (const SchemaRecord& schema : *schemas) {
-    kura::v1::MountSchema* mount = node_request.add_schemas();
-    mount->set_name(schema.name);
-    mount->set_host_path(schema.path);
-    mount->set_manifest_sha256(schema.manifest_sha256);
-    schema_names.push_back(schema.name);
-  }
+  std::vector<std::string> names;
+  for (const SchemaRecord& schema : *schemas) names.push_back(schema.name);
   const std::string details = JsonObject({{"workspace", workspace.id},
-                                          {"node", node},
-                                          {"schemas", absl::StrJoin(schema_names, ",")},
+                                          {"node", workspace.node},
+                                          {"schemas", absl::StrJoin(names, ",")},
                                           {"terminal", caller.terminal.id}});
-  absl::Status opened = [&]() -> absl::Status {
-    KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(node));
-    grpc::ClientContext node_context;
-    SetDeadline(node_context, kNodeOpenDeadline);
-    kura::v1::Workspace node_reply;
-    return FromNodeStatus(node,
-                          stub->OpenWorkspace(&node_context, node_request, &node_reply));
-  }();
-  if (!opened.ok()) {
-    KURA_RETURN_IF_ERROR(
-        state_.store().SetWorkspaceState(workspace.id, WorkspaceState::kFailed, state_.Now()));
-    state_.Audit({caller.actor, "workspace.open", subject, "failed", details});
-    return opened;
-  }
-  KURA_RETURN_IF_ERROR(
-      state_.store().SetWorkspaceState(workspace.id, WorkspaceState::kRunning, state_.Now()));
-  workspace.state = WorkspaceState::kRunning;
-  state_.Audit({caller.actor, "workspace.open", subject, "ok", details});
+  absl::Status opened = OpenOnNode(state_, workspace, *schemas);
+  workspace.state = opened.ok() ? WorkspaceState::kRunning : WorkspaceState::kFailed;
+  KURA_RETURN_IF_ERROR(state_.store().SetWorkspaceState(workspace.id, workspace.state, state_.Now()));
+  state_.Audit({caller.actor, "workspace.open", subject, opened.ok() ? "ok" : "failed", details});
+  KURA_RETURN_IF_ERROR(opened);
   for (const SchemaRecord& schema : *schemas) {
     state_.Audit({caller.actor, "mount", absl::StrCat("schema:", schema.name), "ok",
                   JsonObject({{"workspace", workspace.id},
