@@ -33,6 +33,14 @@ int Run(const std::vector<std::string>& args) {
               << kura::sandbox::RunUsage();
     return kura::sandbox::kExitUsage;
   }
+  if (spec->limits().disk_bytes() > 0) {
+    for (const kura::v1::Mount& mount : spec->mounts()) {
+      if (mount.kind() == kura::v1::Mount::BIND && !mount.read_only()) {
+        std::cerr << "kura-sandbox: note: --disk caps tmpfs mounts; the writable bind of "
+                  << mount.target() << " is bounded per file only (--fsize)\n";
+      }
+    }
+  }
   winsize size{};
   if (spec->tty() && !spec->has_terminal_size() && ioctl(0, TIOCGWINSZ, &size) == 0) {
     spec->mutable_terminal_size()->set_rows(size.ws_row);

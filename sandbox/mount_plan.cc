@@ -109,10 +109,14 @@ absl::Status AddSpecMount(const v1::Mount& mount, uint64_t disk_bytes, MountPlan
   switch (mount.kind()) {
     case v1::Mount::BIND: {
       KURA_ASSIGN_OR_RETURN(struct stat st, CheckHostSource(mount.source()));
+      // A cap asked for this very mount that kura cannot enforce is refused rather than
+      // ignored: a host directory has no per-sandbox size limit. Limits.disk_bytes applies to
+      // tmpfs mounts only (docs/sandbox.md, "--disk").
       if (!mount.read_only() && mount.size_bytes() > 0) {
         return absl::UnimplementedError(absl::StrCat(
-            "a size cap on a writable bind is not supported (", mount.target(),
-            "); use a tmpfs mount with a size, see docs/sandbox.md"));
+            "cannot cap the writable bind of ", mount.target(),
+            ": size caps apply to tmpfs mounts only; cap the host directory's file system "
+            "instead (see docs/sandbox.md)"));
       }
       MountOp op;
       op.kind = MountOp::Kind::kBind;

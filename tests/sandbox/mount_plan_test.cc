@@ -71,16 +71,22 @@ TEST(BuildMountPlanTest, RefusesBadSources) {
   rmdir(dir);
 }
 
-TEST(BuildMountPlanTest, BindsCarryTheirFlagsAndTmpfsTheDiskCap) {
+TEST(BuildMountPlanTest, BindsCarryTheirFlagsAndTmpfsItsSize) {
   v1::SandboxSpec spec = SpecWithBind("/usr", "/opt/usr");
   v1::Mount* out = spec.add_mounts();
   out->set_kind(v1::Mount::BIND);
   out->set_source("/tmp");
   out->set_target("/outputs");
+  out->set_size_bytes(8 << 20);
+  // A cap that cannot be enforced on a host directory is refused, never silently dropped.
+  EXPECT_THAT(BuildMountPlan(spec, 1000, 1000),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("/outputs")));
+  out->clear_size_bytes();
+  KURA_ASSERT_OK_AND_ASSIGN(MountPlan without_cap, BuildMountPlan(spec, 1000, 1000));
   v1::Mount* scratch = spec.add_mounts();
   scratch->set_kind(v1::Mount::TMPFS);
   scratch->set_target("/scratch");
-  spec.mutable_limits()->set_disk_bytes(8 << 20);
+  scratch->set_size_bytes(8 << 20);
   KURA_ASSERT_OK_AND_ASSIGN(MountPlan plan, BuildMountPlan(spec, 1000, 1000));
   EXPECT_EQ(plan.cloned_trees.size(), plan.ops.size());
   const MountOp* usr = nullptr;
@@ -102,7 +108,8 @@ TEST(BuildMountPlanTest, BindsCarryTheirFlagsAndTmpfsTheDiskCap) {
   EXPECT_THAT(tmpfs->fs_options, ::testing::Contains(std::make_pair(std::string("size"),
                                                                     std::string("8388608"))));
   EXPECT_THAT(shm->fs_options, ::testing::Contains(std::make_pair(std::string("size"),
-                                                                  std::string("8388608"))));
+                                                                  std::string("67108864"))));
+  EXPECT_EQ(without_cap.ops.size(), plan.ops.size() - 1);
 }
 
 TEST(BuildMountPlanTest, HostRootfsNeverExposesHostSecrets) {
