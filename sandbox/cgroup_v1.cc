@@ -49,8 +49,9 @@ std::string OwnCgroupPath(const std::string& controller) {
   return "/";
 }
 
-// Removes the cgroups that launchers killed before they could clean up left under `parent`
-// (kura-<pid>-...: the pid is gone). Best effort; an error only means one is left for later.
+// Kills what is left in, and removes, the cgroups that launchers killed before they could clean
+// up left under `parent` (kura-<pid>-...: the pid is gone). Best effort: one that is still
+// busy is left for a later sweep.
 void SweepStaleCgroups(const std::string& parent) {
   DIR* dir = opendir(parent.c_str());
   if (dir == nullptr) return;
@@ -58,7 +59,10 @@ void SweepStaleCgroups(const std::string& parent) {
     pid_t owner = 0;
     if (std::sscanf(entry->d_name, "kura-%d-", &owner) != 1 || owner <= 0) continue;
     if (kill(owner, 0) == 0 || errno != ESRCH) continue;
-    rmdir(absl::StrCat(parent, "/", entry->d_name).c_str());
+    std::string stale = absl::StrCat(parent, "/", entry->d_name);
+    std::ifstream procs(stale + "/cgroup.procs");
+    for (pid_t pid; procs >> pid;) kill(pid, SIGKILL);
+    rmdir(stale.c_str());
   }
   closedir(dir);
 }

@@ -1,11 +1,15 @@
 // cgroup v2: one directory under $KURA_CGROUP_PARENT (default /sys/fs/cgroup/kura), with the
 // memory, pids and cpu controllers enabled on the way down. The child is cloned straight into it
 // with clone3(CLONE_INTO_CGROUP): no window where it runs unconfined, no extra write per start.
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +26,22 @@ constexpr uint64_t kCpuPeriodUs = 100000;
 std::string ParentDir() {
   const char* parent = std::getenv("KURA_CGROUP_PARENT");
   return absl::StrCat(kRoot, "/", parent != nullptr && *parent != '\0' ? parent : "kura");
+}
+
+// Kills and removes the cgroups of launchers that died without cleaning up (kura-<pid>-...
+// whose pid is gone). Best effort.
+void SweepStaleCgroups(const std::string& parent) {
+  DIR* dir = opendir(parent.c_str());
+  if (dir == nullptr) return;
+  while (dirent* entry = readdir(dir)) {
+    pid_t owner = 0;
+    if (std::sscanf(entry->d_name, "kura-%d-", &owner) != 1 || owner <= 0) continue;
+    if (kill(owner, 0) == 0 || errno != ESRCH) continue;
+    std::string stale = absl::StrCat(parent, "/", entry->d_name);
+    WriteControlFile(stale + "/cgroup.kill", "1").IgnoreError();
+    rmdir(stale.c_str());
+  }
+  closedir(dir);
 }
 
 // Makes sure `dir` exists and delegates memory, pids and cpu to its children.
@@ -103,6 +123,8 @@ absl::StatusOr<std::unique_ptr<SandboxCgroup>> CreateCgroupV2(const std::string&
                                                               const v1::Limits& limits) {
   std::string parent = ParentDir();
   KURA_RETURN_IF_ERROR(PrepareParent(parent));
+  static std::once_flag swept;
+  std::call_once(swept, [&parent] { SweepStaleCgroups(parent); });
   auto cgroup = std::make_unique<CgroupV2>(absl::StrCat(parent, "/", name));
   KURA_RETURN_IF_ERROR(cgroup->Open(limits));
   return cgroup;
