@@ -228,9 +228,13 @@ class CgroupV1 final : public SandboxCgroup {
 class PreparedPool {
  public:
   static PreparedPool& Get() {
+    static const pid_t creator = getpid();
     static PreparedPool* pool = [] {
       auto* p = new PreparedPool;
-      std::atexit([] { Get().Clear(); });
+      // Not in a forked child that calls exit(): the pool's threads exist only in the creator.
+      std::atexit([] {
+        if (getpid() == creator) Get().Clear();
+      });
       return p;
     }();
     return *pool;
