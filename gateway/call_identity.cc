@@ -27,7 +27,7 @@ std::string Actor(absl::string_view kind, absl::string_view id) {
 }
 
 absl::StatusOr<PeerIdentity> AuthenticatePeer(GatewayState& state,
-                                              const grpc::ServerContext& context,
+                                              const grpc::ServerContextBase& context,
                                               PeerRole expected_role) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr) return absl::UnauthenticatedError("no client certificate");
@@ -69,7 +69,7 @@ absl::StatusOr<PeerIdentity> AuthenticatePeer(GatewayState& state,
   return peer;
 }
 
-std::string BearerToken(const grpc::ServerContext& context) {
+std::string BearerToken(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) return "";
@@ -79,7 +79,7 @@ std::string BearerToken(const grpc::ServerContext& context) {
 }
 
 absl::StatusOr<SessionRecord> AuthenticateSession(GatewayState& state,
-                                                  const grpc::ServerContext& context,
+                                                  const grpc::ServerContextBase& context,
                                                   const PeerIdentity& terminal) {
   const std::string token = BearerToken(context);
   if (token.empty()) return absl::UnauthenticatedError("not logged in");

@@ -25,17 +25,17 @@ namespace kura::gateway {
 // Unauthenticated with the reason when the certificate is missing, foreign, expired, revoked,
 // of another role or (terminals) unregistered. Refusals are audited.
 absl::StatusOr<PeerIdentity> AuthenticatePeer(GatewayState& state,
-                                              const grpc::ServerContext& context,
+                                              const grpc::ServerContextBase& context,
                                               PeerRole expected_role);
 
 // The `authorization: Bearer` token of the call; empty when there is none.
-std::string BearerToken(const grpc::ServerContext& context);
+std::string BearerToken(const grpc::ServerContextBase& context);
 
 // The caller's live session (session.h's SessionManager::Validate), its idle clock restarted.
 // Unauthenticated when there is no token, it is unknown, revoked, expired, or presented by
 // another terminal than the one that logged in; refusals are audited.
 absl::StatusOr<SessionRecord> AuthenticateSession(GatewayState& state,
-                                                  const grpc::ServerContext& context,
+                                                  const grpc::ServerContextBase& context,
                                                   const PeerIdentity& terminal);
 
 // "user:alice", "terminal:vdi-01", "node:n1": the actor of audit events.

@@ -11,7 +11,7 @@
 
 namespace kura::gateway {
 absl::StatusOr<ResearcherService::Caller> ResearcherService::Authenticate(
-    const grpc::ServerContext& context) {
+    const grpc::ServerContextBase& context) {
   Caller caller;
   KURA_ASSIGN_OR_RETURN(caller.terminal, AuthenticatePeer(state_, context, PeerRole::kTerminal));
   KURA_ASSIGN_OR_RETURN(caller.session, AuthenticateSession(state_, context, caller.terminal));

@@ -6,8 +6,8 @@
 // (workspace_access.h) and are proxied to the workspace's node over mutual TLS with the
 // gateway's certificate. Every decision is audited.
 //
-// Synchronous gRPC service: each call runs on a thread of the server's pool; streams (Attach,
-// RunJob, Upload) hold theirs for their duration. Thread-safe.
+// Synchronous gRPC service (each call runs on a thread of the server's pool; RunJob and Upload
+// hold theirs for their duration) except Attach, which uses the callback API. Thread-safe.
 
 #include "gateway/gateway_state.h"
 #include "gateway/pki.h"
@@ -16,7 +16,8 @@
 
 namespace kura::gateway {
 
-class ResearcherService final : public kura::v1::Researcher::Service {
+class ResearcherService final
+    : public kura::v1::Researcher::WithCallbackMethod_Attach<kura::v1::Researcher::Service> {
  public:
   explicit ResearcherService(GatewayState& state) : state_(state) {}
 
@@ -36,9 +37,10 @@ class ResearcherService final : public kura::v1::Researcher::Service {
   grpc::Status CloseWorkspace(grpc::ServerContext* context,
                               const kura::v1::CloseWorkspaceRequest* request,
                               kura::v1::CloseWorkspaceResponse* response) override;
-  grpc::Status Attach(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<kura::v1::AttachOutput, kura::v1::AttachInput>* stream) override;
+  // Callback API (attach_proxy.h): interactive sessions hold no thread and add the least
+  // latency per keystroke.
+  grpc::ServerBidiReactor<kura::v1::AttachInput, kura::v1::AttachOutput>* Attach(
+      grpc::CallbackServerContext* context) override;
   grpc::Status RunJob(grpc::ServerContext* context, const kura::v1::JobRequest* request,
                       grpc::ServerWriter<kura::v1::JobOutput>* writer) override;
   grpc::Status Upload(grpc::ServerContext* context,
@@ -56,7 +58,7 @@ class ResearcherService final : public kura::v1::Researcher::Service {
     std::string actor;  // "user:<name>"
   };
 
-  absl::StatusOr<Caller> Authenticate(const grpc::ServerContext& context);
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context);
   // Audits a refusal of `action` on `subject` and returns `status` unchanged.
   absl::Status Refuse(const Caller& caller, absl::string_view action, absl::string_view subject,
                       absl::Status status);
@@ -73,9 +75,6 @@ class ResearcherService final : public kura::v1::Researcher::Service {
   absl::Status DoOpenWorkspace(const grpc::ServerContext& context,
                                const kura::v1::OpenWorkspaceRequest& request,
                                kura::v1::Workspace& response);
-  absl::Status DoAttach(
-      grpc::ServerContext& context,
-      grpc::ServerReaderWriter<kura::v1::AttachOutput, kura::v1::AttachInput>& stream);
   absl::Status DoRunJob(grpc::ServerContext& context, const kura::v1::JobRequest& request,
                         grpc::ServerWriter<kura::v1::JobOutput>& writer);
   absl::Status DoUpload(grpc::ServerContext& context,

@@ -1,23 +1,21 @@
 // The streaming calls of kura.v1.Researcher, proxied to the workspace's node: Attach (terminal
-// bytes both ways), RunJob (output streamed back) and Upload (code into the project home).
+// bytes both ways, attach_proxy.h), RunJob (output streamed back) and Upload (code into the
+// project home).
 // Cancellation propagates: when the researcher goes away, the node call is cancelled too.
 
 #include <grpcpp/client_context.h>
 #include <openssl/evp.h>
 
-#include <deque>
 #include <memory>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "common/crypto.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "gateway/attach_proxy.h"
 #include "gateway/grpc_edge.h"
 #include "gateway/researcher_service.h"
 
@@ -26,8 +24,6 @@ namespace {
 
 // Uploads are code and scripts, not data: the node enforces its own limits as well.
 constexpr uint64_t kMaxUploadBytes = 64ull << 20;
-// How long a researcher's side of an attach may stay open after the workspace's side ended.
-constexpr absl::Duration kAttachDrainTimeout = absl::Seconds(5);
 constexpr size_t kMaxAuditedArgvBytes = 1024;
 
 struct EvpMdCtxDeleter {
@@ -54,62 +50,12 @@ class StreamingSha256 final {
   std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter> ctx_;
 };
 
-// Terminal output on its way from the node to the researcher. A reader thread queues what the
-// node sends; the writer takes everything queued at once and merges it, so a link that is
-// momentarily behind (bulk output) gets fewer, larger messages, while a lone keystroke's echo
-// still goes out by itself at once. At most kMaxBacklogBytes wait here: beyond that the reader
-// waits too, and the node's flow control slows the workload's terminal. Thread-safe.
-class OutputBacklog final {
+// An attach refused before it began: finishes at once with the reason.
+class RefusedAttach final
+    : public grpc::ServerBidiReactor<kura::v1::AttachInput, kura::v1::AttachOutput> {
  public:
-  // False once the writer gave up (the researcher went away).
-  bool Push(kura::v1::AttachOutput output) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](OutputBacklog* b) { return b->bytes_ < kMaxBacklogBytes || b->abandoned_; }, this));
-    if (abandoned_) return false;
-    bytes_ += output.data().size();
-    items_.push_back(std::move(output));
-    return true;
-  }
-  void Close() {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-  }
-  void Abandon() {
-    absl::MutexLock lock(&mu_);
-    abandoned_ = true;
-  }
-  // Waits for output; false when the node's side ended and everything was taken.
-  bool TakeAll(std::vector<kura::v1::AttachOutput>& batch) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](OutputBacklog* b) { return !b->items_.empty() || b->closed_; }, this));
-    if (items_.empty()) return false;
-    batch.clear();
-    for (kura::v1::AttachOutput& item : items_) {
-      const bool data = item.output_case() == kura::v1::AttachOutput::kData;
-      if (data && !batch.empty() &&
-          batch.back().output_case() == kura::v1::AttachOutput::kData &&
-          batch.back().data().size() < kMaxMergedBytes) {
-        batch.back().mutable_data()->append(item.data());
-      } else {
-        batch.push_back(std::move(item));
-      }
-    }
-    items_.clear();
-    bytes_ = 0;
-    return true;
-  }
-
- private:
-  static constexpr size_t kMaxBacklogBytes = 8 << 20;
-  static constexpr size_t kMaxMergedBytes = 1 << 20;
-
-  absl::Mutex mu_;
-  std::deque<kura::v1::AttachOutput> items_ ABSL_GUARDED_BY(mu_);
-  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
+  explicit RefusedAttach(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
 };
 
 absl::Status ValidateUploadPath(absl::string_view path) {
@@ -161,81 +107,31 @@ absl::Status ResearcherService::DoRunJob(grpc::ServerContext& context,
   return status;
 }
 
-grpc::Status ResearcherService::Attach(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<kura::v1::AttachOutput, kura::v1::AttachInput>* stream) {
-  return ToGrpcStatus("Attach", DoAttach(*context, *stream));
-}
-
-absl::Status ResearcherService::DoAttach(
-    grpc::ServerContext& context,
-    grpc::ServerReaderWriter<kura::v1::AttachOutput, kura::v1::AttachInput>& stream) {
-  KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(context));
-  kura::v1::AttachInput first;
-  if (!stream.Read(&first) || first.input_case() != kura::v1::AttachInput::kStart) {
-    return absl::InvalidArgumentError("an attach must begin with the workspace to attach to");
-  }
-  KURA_ASSIGN_OR_RETURN(WorkspaceRecord workspace,
-                        UsableWorkspace(caller, first.start().workspace_id(), "attach"));
-  const std::string subject = absl::StrCat("workspace:", workspace.id);
-  KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(workspace.node));
-  std::unique_ptr<grpc::ClientContext> node_context = grpc::ClientContext::FromServerContext(context);
-  auto node_stream = stub->Attach(node_context.get());
-  state_.Audit({caller.actor, "attach", subject, "ok",
-                JsonObject({{"argv", absl::StrJoin(first.start().argv(), " ")},
-                            {"terminal", caller.terminal.id}})});
-
-  // Researcher -> node on one thread, node -> backlog on another, backlog -> researcher here.
-  absl::Notification researcher_done;
-  std::thread pump([&] {
-    if (node_stream->Write(first)) {
-      kura::v1::AttachInput input;
-      while (stream.Read(&input)) {
-        if (input.input_case() == kura::v1::AttachInput::kStart) continue;
-        if (!node_stream->Write(input)) break;
-      }
-    }
-    node_stream->WritesDone();
-    researcher_done.Notify();
-  });
-  OutputBacklog backlog;
-  std::thread node_reader([&] {
-    kura::v1::AttachOutput output;
-    while (node_stream->Read(&output) && backlog.Push(std::move(output))) {
-    }
-    backlog.Close();
-  });
-  int exit_code = -1;
-  bool researcher_gone = false;
-  std::vector<kura::v1::AttachOutput> batch;
-  while (!researcher_gone && backlog.TakeAll(batch)) {
-    for (const kura::v1::AttachOutput& output : batch) {
-      if (output.output_case() == kura::v1::AttachOutput::kExitCode) {
-        exit_code = output.exit_code();
-      }
-      if (!stream.Write(output)) {
-        researcher_gone = true;
-        break;
-      }
-    }
-  }
-  if (researcher_gone) {
-    backlog.Abandon();
-    node_context->TryCancel();
-  }
-  node_reader.join();
-  // The researcher's client closes its side once it has the exit code; one that does not is
-  // cut off so that this thread is not held forever.
-  if (!researcher_done.WaitForNotificationWithTimeout(kAttachDrainTimeout)) {
-    context.TryCancel();
-    node_context->TryCancel();
-  }
-  pump.join();
-  absl::Status status = FromNodeStatus(workspace.node, node_stream->Finish());
-  if (absl::IsCancelled(status) && exit_code >= 0) status = absl::OkStatus();
-  state_.Audit({caller.actor, "attach.end", subject, status.ok() ? "ok" : "failed",
-                JsonObject({{"exit_code", absl::StrCat(exit_code)}})});
-  return status;
+grpc::ServerBidiReactor<kura::v1::AttachInput, kura::v1::AttachOutput>*
+ResearcherService::Attach(grpc::CallbackServerContext* context) {
+  absl::StatusOr<Caller> caller = Authenticate(*context);
+  if (!caller.ok()) return new RefusedAttach(ToGrpcStatus("Attach", caller.status()));
+  auto subject = std::make_shared<std::string>();
+  AttachProxy::Hooks hooks;
+  hooks.open = [this, caller = *caller, subject](const kura::v1::AttachStart& start)
+      -> absl::StatusOr<std::shared_ptr<kura::v1::NodeAgent::Stub>> {
+    KURA_ASSIGN_OR_RETURN(WorkspaceRecord workspace,
+                          UsableWorkspace(caller, start.workspace_id(), "attach"));
+    KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(workspace.node));
+    *subject = absl::StrCat("workspace:", workspace.id);
+    state_.Audit({caller.actor, "attach", *subject, "ok",
+                  JsonObject({{"argv", absl::StrJoin(start.argv(), " ")},
+                              {"terminal", caller.terminal.id}})});
+    return stub;
+  };
+  hooks.to_grpc = [](const absl::Status& status) { return ToGrpcStatus("Attach", status); };
+  hooks.done = [this, actor = caller->actor, subject](int exit_code, const absl::Status& status) {
+    if (subject->empty()) return;  // refused before it began; already audited
+    state_.Audit({actor, "attach.end", *subject, status.ok() ? "ok" : "failed",
+                  JsonObject({{"exit_code", absl::StrCat(exit_code)},
+                              {"status", std::string(status.message())}})});
+  };
+  return new AttachProxy(context, std::move(hooks));
 }
 
 grpc::Status ResearcherService::Upload(grpc::ServerContext* context,
