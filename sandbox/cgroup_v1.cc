@@ -15,9 +15,9 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <deque>
 #include <fstream>
+#include <mutex>
 #include <thread>
 #include <vector>
 

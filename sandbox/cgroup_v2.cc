@@ -9,8 +9,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <fstream>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"

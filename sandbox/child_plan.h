@@ -16,9 +16,9 @@ namespace kura::sandbox {
 // that the child only reads memory and makes system calls (it must not allocate: another thread
 // of the launcher may have held the allocator's lock at clone time). Not thread-safe.
 struct ChildPlan {
-  int report_sock = -1;  // child end of the setup socket
+  int report_sock = -1;         // child end of the setup socket
   int stdio[3] = {-1, -1, -1};  // dup2'ed to 0, 1, 2 in the workload; -1 keeps the launcher's
-  int tty_slave = -1;    // with --tty: becomes the controlling terminal and stdio
+  int tty_slave = -1;           // with --tty: becomes the controlling terminal and stdio
 
   uint32_t uid = 0;
   uint32_t gid = 0;

@@ -44,26 +44,42 @@ absl::Status SetSize(absl::string_view flag, const std::string& text, uint64_t* 
   return absl::OkStatus();
 }
 
-#define KURA_SIZE_FLAG(flag, field)                                                 \
-  [](const std::vector<std::string>& v, v1::SandboxSpec* s) {                      \
-    uint64_t size = 0;                                                              \
-    KURA_RETURN_IF_ERROR(SetSize(flag, v[0], &size));                               \
-    s->mutable_limits()->set_##field(size);                                         \
-    return absl::OkStatus();                                                        \
+#define KURA_SIZE_FLAG(flag, field)                           \
+  [](const std::vector<std::string>& v, v1::SandboxSpec* s) { \
+    uint64_t size = 0;                                        \
+    KURA_RETURN_IF_ERROR(SetSize(flag, v[0], &size));         \
+    s->mutable_limits()->set_##field(size);                   \
+    return absl::OkStatus();                                  \
   }
 
-#define KURA_COUNT_FLAG(flag, setter)                                               \
-  [](const std::vector<std::string>& v, v1::SandboxSpec* s) -> absl::Status {      \
-    KURA_ASSIGN_OR_RETURN(uint32_t n, ParseCount(flag, v[0]));                      \
-    s->setter(n);                                                                   \
-    return absl::OkStatus();                                                        \
+#define KURA_COUNT_FLAG(flag, setter)                                         \
+  [](const std::vector<std::string>& v, v1::SandboxSpec* s) -> absl::Status { \
+    KURA_ASSIGN_OR_RETURN(uint32_t n, ParseCount(flag, v[0]));                \
+    s->setter(n);                                                             \
+    return absl::OkStatus();                                                  \
   }
 
 const Flag kFlags[] = {
-    {"--rootfs", 1, [](const auto& v, v1::SandboxSpec* s) { s->set_rootfs(v[0]); return absl::OkStatus(); }},
-    {"--host-rootfs", 0, [](const auto&, v1::SandboxSpec* s) { s->set_host_rootfs(true); return absl::OkStatus(); }},
-    {"--ro-bind", 2, [](const auto& v, v1::SandboxSpec* s) { AddBind(v, true, s); return absl::OkStatus(); }},
-    {"--bind", 2, [](const auto& v, v1::SandboxSpec* s) { AddBind(v, false, s); return absl::OkStatus(); }},
+    {"--rootfs", 1,
+     [](const auto& v, v1::SandboxSpec* s) {
+       s->set_rootfs(v[0]);
+       return absl::OkStatus();
+     }},
+    {"--host-rootfs", 0,
+     [](const auto&, v1::SandboxSpec* s) {
+       s->set_host_rootfs(true);
+       return absl::OkStatus();
+     }},
+    {"--ro-bind", 2,
+     [](const auto& v, v1::SandboxSpec* s) {
+       AddBind(v, true, s);
+       return absl::OkStatus();
+     }},
+    {"--bind", 2,
+     [](const auto& v, v1::SandboxSpec* s) {
+       AddBind(v, false, s);
+       return absl::OkStatus();
+     }},
     {"--tmpfs", 2,
      [](const auto& v, v1::SandboxSpec* s) {
        uint64_t size = 0;
@@ -82,8 +98,16 @@ const Flag kFlags[] = {
        mount->set_target(v[1]);
        return absl::OkStatus();
      }},
-    {"--dev", 1, [](const auto& v, v1::SandboxSpec* s) { s->add_devices(v[0]); return absl::OkStatus(); }},
-    {"--mount-sys", 0, [](const auto&, v1::SandboxSpec* s) { s->set_mount_sys(true); return absl::OkStatus(); }},
+    {"--dev", 1,
+     [](const auto& v, v1::SandboxSpec* s) {
+       s->add_devices(v[0]);
+       return absl::OkStatus();
+     }},
+    {"--mount-sys", 0,
+     [](const auto&, v1::SandboxSpec* s) {
+       s->set_mount_sys(true);
+       return absl::OkStatus();
+     }},
     {"--memory", 1, KURA_SIZE_FLAG("--memory", memory_bytes)},
     {"--disk", 1, KURA_SIZE_FLAG("--disk", disk_bytes)},
     {"--fsize", 1, KURA_SIZE_FLAG("--fsize", file_size_bytes)},
@@ -109,10 +133,26 @@ const Flag kFlags[] = {
        s->add_env(v[0]);
        return absl::OkStatus();
      }},
-    {"--chdir", 1, [](const auto& v, v1::SandboxSpec* s) { s->set_cwd(v[0]); return absl::OkStatus(); }},
-    {"--hostname", 1, [](const auto& v, v1::SandboxSpec* s) { s->set_hostname(v[0]); return absl::OkStatus(); }},
-    {"--tty", 0, [](const auto&, v1::SandboxSpec* s) { s->set_tty(true); return absl::OkStatus(); }},
-    {"--seccomp", 1, [](const auto& v, v1::SandboxSpec* s) { s->set_seccomp_profile(v[0]); return absl::OkStatus(); }},
+    {"--chdir", 1,
+     [](const auto& v, v1::SandboxSpec* s) {
+       s->set_cwd(v[0]);
+       return absl::OkStatus();
+     }},
+    {"--hostname", 1,
+     [](const auto& v, v1::SandboxSpec* s) {
+       s->set_hostname(v[0]);
+       return absl::OkStatus();
+     }},
+    {"--tty", 0,
+     [](const auto&, v1::SandboxSpec* s) {
+       s->set_tty(true);
+       return absl::OkStatus();
+     }},
+    {"--seccomp", 1,
+     [](const auto& v, v1::SandboxSpec* s) {
+       s->set_seccomp_profile(v[0]);
+       return absl::OkStatus();
+     }},
     {"--spec", 1, [](const auto&, v1::SandboxSpec*) { return absl::OkStatus(); }},  // read first
 };
 
@@ -176,12 +216,18 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
   }
   std::string suffix = absl::AsciiStrToUpper(text.substr(digits));
   int shift = 0;
-  if (suffix.empty() || suffix == "B") shift = 0;
-  else if (suffix == "K" || suffix == "KB" || suffix == "KI" || suffix == "KIB") shift = 10;
-  else if (suffix == "M" || suffix == "MB" || suffix == "MI" || suffix == "MIB") shift = 20;
-  else if (suffix == "G" || suffix == "GB" || suffix == "GI" || suffix == "GIB") shift = 30;
-  else if (suffix == "T" || suffix == "TB" || suffix == "TI" || suffix == "TIB") shift = 40;
-  else return absl::InvalidArgumentError(absl::StrCat("unknown size suffix in \"", text, "\""));
+  if (suffix.empty() || suffix == "B")
+    shift = 0;
+  else if (suffix == "K" || suffix == "KB" || suffix == "KI" || suffix == "KIB")
+    shift = 10;
+  else if (suffix == "M" || suffix == "MB" || suffix == "MI" || suffix == "MIB")
+    shift = 20;
+  else if (suffix == "G" || suffix == "GB" || suffix == "GI" || suffix == "GIB")
+    shift = 30;
+  else if (suffix == "T" || suffix == "TB" || suffix == "TI" || suffix == "TIB")
+    shift = 40;
+  else
+    return absl::InvalidArgumentError(absl::StrCat("unknown size suffix in \"", text, "\""));
   if (shift > 0 && number > (UINT64_MAX >> shift)) {
     return absl::InvalidArgumentError(absl::StrCat("size too large: \"", text, "\""));
   }
@@ -223,13 +269,19 @@ absl::StatusOr<v1::SandboxSpec> ParseRunFlags(const std::vector<std::string>& ar
 
 int ExitCodeFor(const v1::SandboxResult& result) {
   switch (result.reason()) {
-    case v1::SandboxResult::EXITED: return result.exit_code();
-    case v1::SandboxResult::SIGNALED: return 128 + result.signal();
-    case v1::SandboxResult::OOM_KILLED: return kExitOomKilled;
-    case v1::SandboxResult::WALL_TIME_EXCEEDED: return kExitWallTimeExceeded;
-    case v1::SandboxResult::KILLED: return kExitKilled;
+    case v1::SandboxResult::EXITED:
+      return result.exit_code();
+    case v1::SandboxResult::SIGNALED:
+      return 128 + result.signal();
+    case v1::SandboxResult::OOM_KILLED:
+      return kExitOomKilled;
+    case v1::SandboxResult::WALL_TIME_EXCEEDED:
+      return kExitWallTimeExceeded;
+    case v1::SandboxResult::KILLED:
+      return kExitKilled;
     case v1::SandboxResult::SETUP_FAILED:
-    default: return kExitSetupFailed;
+    default:
+      return kExitSetupFailed;
   }
 }
 
@@ -239,12 +291,14 @@ std::string DescribeResult(const v1::SandboxResult& result) {
       return "kura-sandbox: killed by the OOM killer: the sandbox reached its memory limit";
     case v1::SandboxResult::WALL_TIME_EXCEEDED:
       return "kura-sandbox: killed: the wall-time limit ran out";
-    case v1::SandboxResult::KILLED: return "kura-sandbox: killed on request";
+    case v1::SandboxResult::KILLED:
+      return "kura-sandbox: killed on request";
     case v1::SandboxResult::SETUP_FAILED:
       return absl::StrCat("kura-sandbox: setup failed at step ", result.failed_step(), ": ",
                           std::strerror(result.setup_errno()), " (errno ", result.setup_errno(),
                           ")");
-    default: return "";
+    default:
+      return "";
   }
 }
 

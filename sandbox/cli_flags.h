@@ -13,11 +13,11 @@ namespace kura::sandbox {
 
 // Exit statuses of `kura-sandbox run` besides the command's own code and 128+N for a signal.
 // They sit above what shells use (126, 127, 128+N up to 192) so they do not pass for those.
-inline constexpr int kExitUsage = 2;            // bad flags or spec; nothing was started
-inline constexpr int kExitOomKilled = 250;      // the kernel's OOM killer ended the sandbox
+inline constexpr int kExitUsage = 2;        // bad flags or spec; nothing was started
+inline constexpr int kExitOomKilled = 250;  // the kernel's OOM killer ended the sandbox
 inline constexpr int kExitWallTimeExceeded = 251;
-inline constexpr int kExitSetupFailed = 252;    // a setup step (or the launcher) failed
-inline constexpr int kExitKilled = 253;         // killed on request
+inline constexpr int kExitSetupFailed = 252;  // a setup step (or the launcher) failed
+inline constexpr int kExitKilled = 253;       // killed on request
 
 // Reads a whole file; injected so that flag parsing stays pure and testable.
 using FileReader = std::function<absl::StatusOr<std::string>(const std::string& path)>;
@@ -26,7 +26,8 @@ using FileReader = std::function<absl::StatusOr<std::string>(const std::string& 
 // (SandboxSpec as JSON) is read first wherever it appears; the other flags then override its
 // scalars and extend its lists, in order. The command follows "--" (or the first argument that
 // is not a flag). Without --rootfs or --host-rootfs the root is an empty tmpfs holding only the
-// mounts given (as with bwrap). InvalidArgument names the flag and the value at fault. Pure but for `read`.
+// mounts given (as with bwrap). InvalidArgument names the flag and the value at fault. Pure but for
+// `read`.
 absl::StatusOr<v1::SandboxSpec> ParseRunFlags(const std::vector<std::string>& args,
                                               const FileReader& read);
 

@@ -50,8 +50,8 @@ void SetDeathSignal(int sock) noexcept {
 }
 
 void CloseInheritedFds(const ChildPlan& plan) noexcept {
-  int keep[] = {0, 1, 2, plan.report_sock, plan.stdio[0], plan.stdio[1], plan.stdio[2],
-                plan.tty_slave};
+  int keep[] = {
+      0, 1, 2, plan.report_sock, plan.stdio[0], plan.stdio[1], plan.stdio[2], plan.tty_slave};
   if (!CloseAllExcept(keep, sizeof(keep) / sizeof(keep[0]))) {
     FailStep(plan.report_sock, SetupStep::kCloseFds);
   }

@@ -54,10 +54,11 @@ void AddFile(const std::string& target, std::string contents, MountPlan* plan) {
 
 const std::vector<std::string>& HostRootfsEtcEntries() {
   static const auto* const kEntries = new std::vector<std::string>{
-      "ld.so.cache", "ld.so.conf",      "ld.so.conf.d",        "localtime",   "timezone",
-      "ssl/certs",   "ssl/openssl.cnf", "ca-certificates.conf", "alternatives", "os-release",
-      "debian_version", "mime.types",   "protocols",           "services",    "gai.conf",
-      "python3",     "python3.11",      "R",                   "matplotlibrc", "fonts",
+      "ld.so.cache",  "ld.so.conf", "ld.so.conf.d",    "localtime",
+      "timezone",     "ssl/certs",  "ssl/openssl.cnf", "ca-certificates.conf",
+      "alternatives", "os-release", "debian_version",  "mime.types",
+      "protocols",    "services",   "gai.conf",        "python3",
+      "python3.11",   "R",          "matplotlibrc",    "fonts",
   };
   return *kEntries;
 }
@@ -71,14 +72,13 @@ absl::Status AddHostRootfs(uint32_t uid, uint32_t gid, const std::string& hostna
     KURA_RETURN_IF_ERROR(AddHostEntry(absl::StrCat("/etc/", entry), plan));
   }
   AddFile("etc/passwd",
-          absl::StrCat("root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n",
-                       "sandbox:x:", uid, ":", gid, ":kura sandbox:/nonexistent:/bin/sh\n",
+          absl::StrCat("root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n", "sandbox:x:", uid, ":",
+                       gid, ":kura sandbox:/nonexistent:/bin/sh\n",
                        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"),
           plan);
-  AddFile("etc/group",
-          absl::StrCat("root:x:0:\n", "sandbox:x:", gid, ":\n", "nogroup:x:65534:\n"), plan);
-  AddFile("etc/hosts", absl::StrCat("127.0.0.1\tlocalhost ", hostname, "\n::1\tlocalhost\n"),
+  AddFile("etc/group", absl::StrCat("root:x:0:\n", "sandbox:x:", gid, ":\n", "nogroup:x:65534:\n"),
           plan);
+  AddFile("etc/hosts", absl::StrCat("127.0.0.1\tlocalhost ", hostname, "\n::1\tlocalhost\n"), plan);
   AddFile("etc/hostname", absl::StrCat(hostname, "\n"), plan);
   AddFile("etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n", plan);
   return absl::OkStatus();

@@ -151,8 +151,7 @@ absl::StatusOr<Sandbox> Launch(const v1::SandboxSpec& spec, const StdioFds& stdi
   sandbox.ReadReports(/*block_until_ready=*/true);
   if (sandbox.failure_detail_ >= 0 &&
       static_cast<size_t>(sandbox.failure_detail_) < plan.mounts.ops.size()) {
-    absl::StrAppend(&sandbox.failed_step_, " /",
-                    plan.mounts.ops[sandbox.failure_detail_].target);
+    absl::StrAppend(&sandbox.failed_step_, " /", plan.mounts.ops[sandbox.failure_detail_].target);
   }
   return sandbox;
 }

@@ -29,8 +29,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 int Run(const std::vector<std::string>& args) {
   absl::StatusOr<kura::v1::SandboxSpec> spec = kura::sandbox::ParseRunFlags(args, ReadFile);
   if (!spec.ok()) {
-    std::cerr << "kura-sandbox: " << spec.status().message() << "\n"
-              << kura::sandbox::RunUsage();
+    std::cerr << "kura-sandbox: " << spec.status().message() << "\n" << kura::sandbox::RunUsage();
     return kura::sandbox::kExitUsage;
   }
   if (spec->limits().disk_bytes() > 0) {

@@ -30,11 +30,11 @@ absl::StatusOr<struct stat> CheckHostSource(const std::string& path) {
   }
   char resolved[PATH_MAX];
   if (realpath(path.c_str(), resolved) == nullptr) return ErrnoError("realpath", path);
-  if (path != resolved && !(path.size() > 1 && path.back() == '/' &&
-                            path.substr(0, path.size() - 1) == resolved)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bind source goes through a symlink: ", path, " (resolves to ", resolved,
-                     "); give the resolved path"));
+  if (path != resolved &&
+      !(path.size() > 1 && path.back() == '/' && path.substr(0, path.size() - 1) == resolved)) {
+    return absl::InvalidArgumentError(absl::StrCat("bind source goes through a symlink: ", path,
+                                                   " (resolves to ", resolved,
+                                                   "); give the resolved path"));
   }
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return ErrnoError("stat", path);
@@ -165,8 +165,7 @@ absl::StatusOr<std::string> SandboxRelativePath(const std::string& path) {
   return absl::StrJoin(parts, "/");
 }
 
-absl::StatusOr<MountPlan> BuildMountPlan(const v1::SandboxSpec& spec, uint32_t uid,
-                                         uint32_t gid) {
+absl::StatusOr<MountPlan> BuildMountPlan(const v1::SandboxSpec& spec, uint32_t uid, uint32_t gid) {
   MountPlan plan;
   if (spec.root_case() == v1::SandboxSpec::kRootfs) {
     KURA_ASSIGN_OR_RETURN(struct stat st, CheckHostSource(spec.rootfs()));

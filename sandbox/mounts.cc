@@ -96,8 +96,10 @@ int OpenTarget(int root, const char* rel, bool is_dir, bool create) noexcept {
   if (is_dir) return OpenOrMakeDir(parent.get(), leaf, create);
   if (create) {
     int fd = openat(parent.get(), leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd >= 0) close(fd);
-    else if (errno != EEXIST) return -1;
+    if (fd >= 0)
+      close(fd);
+    else if (errno != EEXIST)
+      return -1;
   }
   return OpenAt2(parent.get(), leaf, O_PATH, kBeneathNoLinks);
 }
@@ -190,8 +192,8 @@ int AttachRoot(const MountPlan& plan) noexcept {
     }
     mount_fd = fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   } else {
-    mount_fd = CloneTree(plan.rootfs.c_str(),
-                         MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+    mount_fd =
+        CloneTree(plan.rootfs.c_str(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   }
   if (mount_fd < 0) return -1;
   ScopedFd mount(mount_fd);
@@ -203,10 +205,14 @@ int AttachRoot(const MountPlan& plan) noexcept {
 
 SetupStep StepOf(MountOp::Kind kind) {
   switch (kind) {
-    case MountOp::Kind::kBind: return SetupStep::kMountBind;
-    case MountOp::Kind::kFs: return SetupStep::kMountFs;
-    case MountOp::Kind::kSymlink: return SetupStep::kMountSymlink;
-    case MountOp::Kind::kFile: return SetupStep::kMountFile;
+    case MountOp::Kind::kBind:
+      return SetupStep::kMountBind;
+    case MountOp::Kind::kFs:
+      return SetupStep::kMountFs;
+    case MountOp::Kind::kSymlink:
+      return SetupStep::kMountSymlink;
+    case MountOp::Kind::kFile:
+      return SetupStep::kMountFile;
   }
   return SetupStep::kMountBind;
 }
@@ -232,10 +238,18 @@ void ApplyMountPlan(const MountPlan& plan, int report_sock) noexcept {
     const MountOp& op = plan.ops[i];
     bool ok = false;
     switch (op.kind) {
-      case MountOp::Kind::kBind: ok = ApplyBind(root, op, plan.cloned_trees[i]); break;
-      case MountOp::Kind::kFs: ok = ApplyFs(root, op); break;
-      case MountOp::Kind::kSymlink: ok = ApplySymlink(root, op); break;
-      case MountOp::Kind::kFile: ok = ApplyFile(root, op); break;
+      case MountOp::Kind::kBind:
+        ok = ApplyBind(root, op, plan.cloned_trees[i]);
+        break;
+      case MountOp::Kind::kFs:
+        ok = ApplyFs(root, op);
+        break;
+      case MountOp::Kind::kSymlink:
+        ok = ApplySymlink(root, op);
+        break;
+      case MountOp::Kind::kFile:
+        ok = ApplyFile(root, op);
+        break;
     }
     if (!ok) FailStep(report_sock, StepOf(op.kind), static_cast<int>(i));
   }

@@ -79,7 +79,7 @@ class Sandbox final {
   bool wall_time_exceeded_ = false;
   std::string failed_step_;  // set when a setup step failed
   int setup_errno_ = 0;
-  int failure_detail_ = -1;  // index of the failed mount operation
+  int failure_detail_ = -1;             // index of the failed mount operation
   std::optional<int> workload_status_;  // wait status reported by init
   std::optional<v1::SandboxResult> result_;
 };

@@ -6,36 +6,66 @@ namespace kura::sandbox {
 
 const char* SetupStepName(SetupStep step) {
   switch (step) {
-    case SetupStep::kNone: return "none";
-    case SetupStep::kAwaitLauncher: return "await_launcher";
-    case SetupStep::kDeathSignal: return "death_signal";
-    case SetupStep::kCloseFds: return "close_fds";
-    case SetupStep::kSignals: return "signals";
-    case SetupStep::kCgroupNamespace: return "cgroup_namespace";
-    case SetupStep::kIdentity: return "identity";
-    case SetupStep::kMountPrivate: return "mount_private";
-    case SetupStep::kMountRoot: return "mount_root";
-    case SetupStep::kMountBind: return "mount_bind";
-    case SetupStep::kMountFs: return "mount_fs";
-    case SetupStep::kMountSymlink: return "mount_symlink";
-    case SetupStep::kMountFile: return "mount_file";
-    case SetupStep::kPivotRoot: return "pivot_root";
-    case SetupStep::kRemountRootRo: return "remount_root_ro";
-    case SetupStep::kHostname: return "hostname";
-    case SetupStep::kLoopback: return "loopback";
-    case SetupStep::kRlimits: return "rlimits";
-    case SetupStep::kSecurebits: return "securebits";
-    case SetupStep::kCapabilities: return "capabilities";
-    case SetupStep::kNoNewPrivs: return "no_new_privs";
-    case SetupStep::kDumpable: return "dumpable";
-    case SetupStep::kChdir: return "chdir";
-    case SetupStep::kForkWorkload: return "fork_workload";
-    case SetupStep::kTerminal: return "terminal";
-    case SetupStep::kSeccomp: return "seccomp";
-    case SetupStep::kSendListener: return "send_listener";
-    case SetupStep::kExecve: return "execve";
-    case SetupStep::kReady: return "ready";
-    case SetupStep::kWorkloadEnded: return "workload_ended";
+    case SetupStep::kNone:
+      return "none";
+    case SetupStep::kAwaitLauncher:
+      return "await_launcher";
+    case SetupStep::kDeathSignal:
+      return "death_signal";
+    case SetupStep::kCloseFds:
+      return "close_fds";
+    case SetupStep::kSignals:
+      return "signals";
+    case SetupStep::kCgroupNamespace:
+      return "cgroup_namespace";
+    case SetupStep::kIdentity:
+      return "identity";
+    case SetupStep::kMountPrivate:
+      return "mount_private";
+    case SetupStep::kMountRoot:
+      return "mount_root";
+    case SetupStep::kMountBind:
+      return "mount_bind";
+    case SetupStep::kMountFs:
+      return "mount_fs";
+    case SetupStep::kMountSymlink:
+      return "mount_symlink";
+    case SetupStep::kMountFile:
+      return "mount_file";
+    case SetupStep::kPivotRoot:
+      return "pivot_root";
+    case SetupStep::kRemountRootRo:
+      return "remount_root_ro";
+    case SetupStep::kHostname:
+      return "hostname";
+    case SetupStep::kLoopback:
+      return "loopback";
+    case SetupStep::kRlimits:
+      return "rlimits";
+    case SetupStep::kSecurebits:
+      return "securebits";
+    case SetupStep::kCapabilities:
+      return "capabilities";
+    case SetupStep::kNoNewPrivs:
+      return "no_new_privs";
+    case SetupStep::kDumpable:
+      return "dumpable";
+    case SetupStep::kChdir:
+      return "chdir";
+    case SetupStep::kForkWorkload:
+      return "fork_workload";
+    case SetupStep::kTerminal:
+      return "terminal";
+    case SetupStep::kSeccomp:
+      return "seccomp";
+    case SetupStep::kSendListener:
+      return "send_listener";
+    case SetupStep::kExecve:
+      return "execve";
+    case SetupStep::kReady:
+      return "ready";
+    case SetupStep::kWorkloadEnded:
+      return "workload_ended";
   }
   return "unknown";
 }

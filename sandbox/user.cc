@@ -34,7 +34,8 @@ absl::Status WriteIdMaps(pid_t pid, uint32_t uid, uint32_t gid) {
     return absl::InvalidArgumentError(
         absl::StrCat("sandbox uid/gid must be in 1..", kMaxSandboxId, ", got ", uid, "/", gid));
   }
-  KURA_RETURN_IF_ERROR(WriteProcFile(pid, "uid_map", absl::StrCat(uid, " ", kHostIdBase + uid, " 1\n")));
+  KURA_RETURN_IF_ERROR(
+      WriteProcFile(pid, "uid_map", absl::StrCat(uid, " ", kHostIdBase + uid, " 1\n")));
   return WriteProcFile(pid, "gid_map", absl::StrCat(gid, " ", kHostIdBase + gid, " 1\n"));
 }
 
@@ -55,10 +56,9 @@ void AssumeSandboxIdentity(uint32_t uid, uint32_t gid, int sock) noexcept {
 void DropPrivileges(int sock) noexcept {
   // Locked, so that nothing the workload executes can make uid 0 special again or keep
   // capabilities across a uid change or raise ambient ones.
-  constexpr unsigned long kBits =
-      SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-      SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
-      SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+  constexpr unsigned long kBits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                                  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+                                  SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
   if (prctl(PR_SET_SECUREBITS, kBits, 0, 0, 0) != 0) FailStep(sock, SetupStep::kSecurebits);
   for (int cap = 0; cap <= 63; ++cap) {
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {

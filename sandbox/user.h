@@ -19,7 +19,8 @@ inline constexpr uint32_t kMaxSandboxId = 65535;
 absl::Status WriteIdMaps(pid_t pid, uint32_t uid, uint32_t gid);
 
 // Child side, async-signal-safe; each reports the failed step on `sock` and _exits.
-// Becomes the sandbox user (the only mapped id) with no supplementary groups, keeping the namespace's capabilities for setup.
+// Becomes the sandbox user (the only mapped id) with no supplementary groups, keeping the
+// namespace's capabilities for setup.
 void AssumeSandboxIdentity(uint32_t uid, uint32_t gid, int sock) noexcept;
 // Locks securebits, empties the bounding, ambient, inheritable, permitted and effective sets,
 // sets no_new_privs and makes the process non-dumpable.

@@ -28,17 +28,21 @@ using Clock = std::chrono::steady_clock;
 
 // The same tree for every contender: the host's /usr read-only, /lib, /lib64 and /bin.
 const std::vector<std::string> kBwrap = {
-    "bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
-    "--ro-bind", "/lib", "/lib", "--ro-bind", "/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
-    "/bin/true"};
+    "bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr",   "/usr",      "--ro-bind",
+    "/lib",  "/lib",          "--ro-bind",         "/lib64",    "/lib64", "--symlink", "usr/bin",
+    "/bin",  "/bin/true"};
 // bwrap with a /proc and a /dev, which kura always mounts.
-const std::vector<std::string> kBwrapProcDev = {
-    "bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
-    "--ro-bind", "/lib", "/lib", "--ro-bind", "/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
-    "--proc", "/proc", "--dev", "/dev", "/bin/true"};
+const std::vector<std::string> kBwrapProcDev = {"bwrap",     "--unshare-all", "--die-with-parent",
+                                                "--ro-bind", "/usr",          "/usr",
+                                                "--ro-bind", "/lib",          "/lib",
+                                                "--ro-bind", "/lib64",        "/lib64",
+                                                "--symlink", "usr/bin",       "/bin",
+                                                "--proc",    "/proc",         "--dev",
+                                                "/dev",      "/bin/true"};
 const std::vector<std::string> kKuraSandbox = {
-    KURA_SANDBOX_BIN, "run", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
-    "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "--", "/bin/true"};
+    KURA_SANDBOX_BIN, "run",  "--ro-bind", "/usr",      "/usr",   "--symlink",
+    "usr/lib",        "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink",
+    "usr/bin",        "/bin", "--",        "/bin/true"};
 
 kura::v1::SandboxSpec LibrarySpec() {
   kura::v1::SandboxSpec spec;

@@ -29,10 +29,10 @@ TEST(ParseSizeTest, AcceptsBinaryMultiples) {
     const char* text;
     uint64_t bytes;
   };
-  for (const Case& c : {Case{"0", 0}, Case{"4096", 4096}, Case{"512K", 512ull << 10},
-                        Case{"512M", 512ull << 20}, Case{"2G", 2ull << 30}, Case{"1T", 1ull << 40},
-                        Case{"2g", 2ull << 30}, Case{"64MiB", 64ull << 20}, Case{"3KB", 3072},
-                        Case{"7b", 7}}) {
+  for (const Case& c :
+       {Case{"0", 0}, Case{"4096", 4096}, Case{"512K", 512ull << 10}, Case{"512M", 512ull << 20},
+        Case{"2G", 2ull << 30}, Case{"1T", 1ull << 40}, Case{"2g", 2ull << 30},
+        Case{"64MiB", 64ull << 20}, Case{"3KB", 3072}, Case{"7b", 7}}) {
     absl::StatusOr<uint64_t> size = ParseSize(c.text);
     ASSERT_THAT(size, IsOk()) << c.text;
     EXPECT_EQ(*size, c.bytes) << c.text;
@@ -40,8 +40,8 @@ TEST(ParseSizeTest, AcceptsBinaryMultiples) {
 }
 
 TEST(ParseSizeTest, RefusesWhatIsNotASize) {
-  for (const char* text : {"", "M", "-1", "1.5G", "12X", "1 G", "99999999999999999999",
-                           "17179869184G"}) {
+  for (const char* text :
+       {"", "M", "-1", "1.5G", "12X", "1 G", "99999999999999999999", "17179869184G"}) {
     EXPECT_THAT(ParseSize(text), StatusIs(absl::StatusCode::kInvalidArgument)) << text;
   }
 }
@@ -49,14 +49,17 @@ TEST(ParseSizeTest, RefusesWhatIsNotASize) {
 TEST(ParseRunFlagsTest, EveryFlagOfTheIssueLandsInTheSpec) {
   KURA_ASSERT_OK_AND_ASSIGN(
       v1::SandboxSpec spec,
-      ParseRunFlags({"--host-rootfs", "--ro-bind", "/srv/data", "/data", "--bind", "/srv/out",
-                     "/outputs", "--tmpfs", "/tmp", "64M", "--dev", "/dev/nvidia0", "--memory",
-                     "2G", "--cpus", "1.5", "--pids", "128", "--nofile", "512", "--disk", "1G",
-                     "--wall-time", "3600", "--uid", "1234", "--gid", "2345", "--env", "A=1",
-                     "--env", "B=x=y", "--chdir", "/outputs", "--hostname", "ws1", "--tty",
-                     "--seccomp", "none", "--mount-sys", "--fsize", "100M", "--symlink",
-                     "usr/bin", "/bin", "--", "python3", "-c", "--not-a-flag"},
-                    Files({})));
+      ParseRunFlags(
+          {"--host-rootfs", "--ro-bind", "/srv/data", "/data",       "--bind",      "/srv/out",
+           "/outputs",      "--tmpfs",   "/tmp",      "64M",         "--dev",       "/dev/nvidia0",
+           "--memory",      "2G",        "--cpus",    "1.5",         "--pids",      "128",
+           "--nofile",      "512",       "--disk",    "1G",          "--wall-time", "3600",
+           "--uid",         "1234",      "--gid",     "2345",        "--env",       "A=1",
+           "--env",         "B=x=y",     "--chdir",   "/outputs",    "--hostname",  "ws1",
+           "--tty",         "--seccomp", "none",      "--mount-sys", "--fsize",     "100M",
+           "--symlink",     "usr/bin",   "/bin",      "--",          "python3",     "-c",
+           "--not-a-flag"},
+          Files({})));
   EXPECT_TRUE(spec.host_rootfs());
   ASSERT_EQ(spec.mounts_size(), 4);
   EXPECT_EQ(spec.mounts(0).kind(), v1::Mount::BIND);
@@ -102,11 +105,10 @@ TEST(ParseRunFlagsTest, FlagsOverrideAndExtendTheSpecFile) {
     "argv": ["python3", "job.py"], "env": ["LANG=C.UTF-8"], "hostRootfs": true,
     "mounts": [{"kind": "BIND", "source": "/srv/d", "target": "/data", "readOnly": true}],
     "limits": {"memoryBytes": "1073741824", "pids": 64}, "hostname": "from-spec"})";
-  KURA_ASSERT_OK_AND_ASSIGN(
-      v1::SandboxSpec spec,
-      ParseRunFlags({"--memory", "512M", "--spec", "job.json", "--env", "X=1", "--hostname",
-                     "from-flag"},
-                    Files({{"job.json", json}})));
+  KURA_ASSERT_OK_AND_ASSIGN(v1::SandboxSpec spec,
+                            ParseRunFlags({"--memory", "512M", "--spec", "job.json", "--env", "X=1",
+                                           "--hostname", "from-flag"},
+                                          Files({{"job.json", json}})));
   EXPECT_TRUE(spec.host_rootfs());
   EXPECT_THAT(spec.argv(), ElementsAre("python3", "job.py"));
   EXPECT_THAT(spec.env(), ElementsAre("LANG=C.UTF-8", "X=1"));
@@ -161,8 +163,8 @@ TEST(ExitCodeTest, EachReasonHasItsOwnStatus) {
   EXPECT_EQ(DescribeResult(result),
             "kura-sandbox: setup failed at step mount_bind /data: No such file or directory "
             "(errno 2)");
-  EXPECT_EQ(std::set<int>({kExitUsage, kExitOomKilled, kExitWallTimeExceeded, kExitSetupFailed,
-                           kExitKilled})
+  EXPECT_EQ(std::set<int>(
+                {kExitUsage, kExitOomKilled, kExitWallTimeExceeded, kExitSetupFailed, kExitKilled})
                 .size(),
             5u);
 }

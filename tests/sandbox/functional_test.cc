@@ -171,5 +171,49 @@ TEST(FunctionalTest, HostRootfsHasNoSecretsOfTheHost) {
   EXPECT_EQ(run.out, "sandbox\ndone\n") << run.err;
 }
 
+TEST(FunctionalTest, RootfsIsTheReadOnlyRoot) {
+  KURA_REQUIRE_ROOT();
+  TempDir root;
+  for (const char* dir : {"/proc", "/dev", "/usr", "/etc"}) {
+    ASSERT_EQ(mkdir((root.path() + dir).c_str(), 0755), 0);
+  }
+  for (const char* link : {"lib", "lib64", "bin"}) {
+    ASSERT_EQ(symlink(absl::StrCat("usr/", link).c_str(), (root.path() + "/" + link).c_str()), 0);
+  }
+  WriteFile(root.path() + "/etc/marker", "from the rootfs\n");
+  v1::SandboxSpec spec;
+  spec.set_rootfs(root.path());
+  AddBind(&spec, "/usr", "/usr", true);
+  for (const char* arg :
+       {"/bin/sh", "-c", "cat /etc/marker; touch /etc/new 2>&1 | grep -c 'Read-only'"}) {
+    spec.add_argv(arg);
+  }
+  KURA_ASSERT_OK_AND_ASSIGN(Captured run, RunCaptured(spec));
+  EXPECT_EQ(run.result.reason(), v1::SandboxResult::EXITED) << run.err;
+  EXPECT_EQ(run.out, "from the rootfs\n1\n") << run.err;
+  struct stat st;
+  EXPECT_NE(stat((root.path() + "/etc/new").c_str(), &st), 0);
+}
+
+TEST(FunctionalTest, RefusedSyscallsAreCountedByTheLauncher) {
+  KURA_REQUIRE_ROOT();
+  v1::SandboxSpec spec = HostSpec({"python3", "-c", R"(
+import errno, socket
+for family in (socket.AF_INET, socket.AF_INET6, socket.AF_NETLINK):
+    try:
+        socket.socket(family, socket.SOCK_DGRAM)
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+)"});
+  KURA_ASSERT_OK_AND_ASSIGN(Captured run, RunCaptured(spec));
+  EXPECT_EQ(run.result.reason(), v1::SandboxResult::EXITED) << run.err;
+  EXPECT_EQ(run.out, "EPERM\nEPERM\nEPERM\n");
+  EXPECT_GE(run.result.seccomp_denials(), 3u);
+
+  spec.set_seccomp_profile("none");
+  KURA_ASSERT_OK_AND_ASSIGN(Captured unfiltered, RunCaptured(spec));
+  EXPECT_EQ(unfiltered.result.seccomp_denials(), 0u);
+}
+
 }  // namespace
 }  // namespace kura::sandbox

@@ -24,10 +24,10 @@ TEST(SandboxRelativePathTest, NormalizesAbsolutePathsAndRefusesEscapes) {
     const char* path;
     const char* relative;  // nullptr: refused
   };
-  for (const Case& c : {Case{"/data", "data"}, Case{"/data/", "data"},
-                        Case{"//a///b", "a/b"}, Case{"/a/b/c", "a/b/c"}, Case{"/", nullptr},
-                        Case{"", nullptr}, Case{"data", nullptr}, Case{"/a/../etc", nullptr},
-                        Case{"/a/./b", nullptr}, Case{"/..", nullptr}}) {
+  for (const Case& c :
+       {Case{"/data", "data"}, Case{"/data/", "data"}, Case{"//a///b", "a/b"},
+        Case{"/a/b/c", "a/b/c"}, Case{"/", nullptr}, Case{"", nullptr}, Case{"data", nullptr},
+        Case{"/a/../etc", nullptr}, Case{"/a/./b", nullptr}, Case{"/..", nullptr}}) {
     absl::StatusOr<std::string> relative = SandboxRelativePath(c.path);
     if (c.relative == nullptr) {
       EXPECT_THAT(relative, StatusIs(absl::StatusCode::kInvalidArgument)) << c.path;
@@ -105,10 +105,10 @@ TEST(BuildMountPlanTest, BindsCarryTheirFlagsAndTmpfsItsSize) {
   ASSERT_NE(shm, nullptr);
   EXPECT_EQ(usr->attributes, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   EXPECT_EQ(outputs->attributes, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-  EXPECT_THAT(tmpfs->fs_options, ::testing::Contains(std::make_pair(std::string("size"),
-                                                                    std::string("8388608"))));
-  EXPECT_THAT(shm->fs_options, ::testing::Contains(std::make_pair(std::string("size"),
-                                                                  std::string("67108864"))));
+  EXPECT_THAT(tmpfs->fs_options,
+              ::testing::Contains(std::make_pair(std::string("size"), std::string("8388608"))));
+  EXPECT_THAT(shm->fs_options,
+              ::testing::Contains(std::make_pair(std::string("size"), std::string("67108864"))));
   EXPECT_EQ(without_cap.ops.size(), plan.ops.size() - 1);
 }
 
@@ -120,7 +120,9 @@ TEST(BuildMountPlanTest, HostRootfsNeverExposesHostSecrets) {
     for (const char* secret : {"etc/shadow", "etc/gshadow", "etc/sudoers", "root", "home",
                                "etc/ssh", "etc/ssl/private", "etc/machine-id"}) {
       EXPECT_NE(op.target, secret);
-      if (op.kind == MountOp::Kind::kBind) EXPECT_NE(op.source, absl::StrCat("/", secret));
+      if (op.kind == MountOp::Kind::kBind) {
+        EXPECT_NE(op.source, absl::StrCat("/", secret));
+      }
     }
     if (op.target == "etc/passwd") {
       EXPECT_EQ(op.kind, MountOp::Kind::kFile);

@@ -29,8 +29,8 @@ void ExpectOutput(int master, std::string* seen, const std::string& expected) {
     if (n <= 0) break;
     seen->append(buffer, static_cast<size_t>(n));
   }
-  ASSERT_TRUE(absl::StrContains(*seen, expected)) << "waiting for \"" << expected
-                                                   << "\", got:\n" << *seen;
+  ASSERT_TRUE(absl::StrContains(*seen, expected)) << "waiting for \"" << expected << "\", got:\n"
+                                                  << *seen;
   seen->erase(0, seen->find(expected) + expected.size());
 }
 

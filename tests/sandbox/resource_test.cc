@@ -49,8 +49,8 @@ except BlockingIOError:
 
 TEST(ResourceTest, MemoryBombIsOomKilledAndReportedSo) {
   KURA_REQUIRE_ROOT();
-  v1::SandboxSpec spec = HostSpec(
-      {"python3", "-c", "chunks = []\nwhile True: chunks.append(b'x' * (8 << 20))\n"});
+  v1::SandboxSpec spec =
+      HostSpec({"python3", "-c", "chunks = []\nwhile True: chunks.append(b'x' * (8 << 20))\n"});
   spec.mutable_limits()->set_memory_bytes(64ull << 20);
   KURA_ASSERT_OK_AND_ASSIGN(Captured run, RunCaptured(spec));
   EXPECT_EQ(run.result.reason(), v1::SandboxResult::OOM_KILLED) << run.err;
@@ -131,10 +131,10 @@ TEST(ResourceTest, KillingTheLauncherLeavesNoProcessOfTheSandbox) {
   options.stdout_fd = out_write.get();
   KURA_ASSERT_OK_AND_ASSIGN(
       ChildProcess launcher,
-      ChildProcess::Spawn({KURA_SANDBOX_BIN, "run", "--host-rootfs", "--ro-bind",
-                           KURA_TEST_PROGRAMS_DIR, kProgramsMount, "--",
-                           absl::StrCat(kProgramsMount, "/kura_spinner"), marker, "4"},
-                          options));
+      ChildProcess::Spawn(
+          {KURA_SANDBOX_BIN, "run", "--host-rootfs", "--ro-bind", KURA_TEST_PROGRAMS_DIR,
+           kProgramsMount, "--", absl::StrCat(kProgramsMount, "/kura_spinner"), marker, "4"},
+          options));
   out_write.Reset();
   char ready[6] = {};
   ASSERT_EQ(read(out_read.get(), ready, 6), 6);

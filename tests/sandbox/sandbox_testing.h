@@ -23,10 +23,11 @@ namespace kura::sandbox::testing {
 // Where the test programs (kura_probe, ...) appear inside the sandbox.
 inline constexpr char kProgramsMount[] = "/kura-test";
 
-#define KURA_REQUIRE_ROOT()                                                                   \
-  do {                                                                                        \
-    if (geteuid() != 0) GTEST_SKIP() << "needs root: user, mount and network namespaces and " \
-                                        "cgroups (CI runs the sandbox tests as root)";        \
+#define KURA_REQUIRE_ROOT()                                                 \
+  do {                                                                      \
+    if (geteuid() != 0)                                                     \
+      GTEST_SKIP() << "needs root: user, mount and network namespaces and " \
+                      "cgroups (CI runs the sandbox tests as root)";        \
   } while (0)
 
 // --host-rootfs with the test programs mounted read-only at kProgramsMount.
@@ -72,8 +73,8 @@ inline absl::StatusOr<Captured> RunCaptured(const v1::SandboxSpec& spec,
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
     return absl::InternalError("pipe2");
   }
-  UniqueFd in_read(in[0]), in_write(in[1]), out_read(out[0]), out_write(out[1]),
-      err_read(err[0]), err_write(err[1]);
+  UniqueFd in_read(in[0]), in_write(in[1]), out_read(out[0]), out_write(out[1]), err_read(err[0]),
+      err_write(err[1]);
   absl::StatusOr<Sandbox> sandbox = Launch(spec, {in[0], out[1], err[1]});
   in_read.Reset();
   out_write.Reset();

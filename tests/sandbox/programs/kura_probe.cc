@@ -36,7 +36,8 @@ std::string Flatten(std::string text) {
   }
   std::string squeezed;
   for (char c : text) {
-    if (c == ' ' && !squeezed.empty() && (squeezed.back() == ' ' || squeezed.back() == ';')) continue;
+    if (c == ' ' && !squeezed.empty() && (squeezed.back() == ' ' || squeezed.back() == ';'))
+      continue;
     if (c == ';' && !squeezed.empty() && squeezed.back() == ' ') squeezed.pop_back();
     squeezed += c;
   }
@@ -47,8 +48,8 @@ std::string Flatten(std::string text) {
 void PrintStatusFields() {
   std::ifstream in("/proc/self/status");
   std::string line;
-  const std::set<std::string> wanted = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff",
-                                        "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"};
+  const std::set<std::string> wanted = {"Uid",    "Gid",    "Groups", "CapInh",     "CapPrm",
+                                        "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"};
   while (std::getline(in, line)) {
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
