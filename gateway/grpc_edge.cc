@@ -28,6 +28,10 @@ grpc::Status ToGrpcStatus(absl::string_view call, const absl::Status& status) {
       return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message);
     case absl::StatusCode::kUnavailable:
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, message);
+    case absl::StatusCode::kCancelled:
+      return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    case absl::StatusCode::kDeadlineExceeded:
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, message);
     default:
       KURA_LOG(Error) << call << ": " << status.ToString();
       return grpc::Status(grpc::StatusCode::INTERNAL, "internal error (logged at the gateway)");

@@ -2,8 +2,8 @@
 
 // The one place where the gateway turns an absl::Status into what a gRPC caller sees.
 // Unauthenticated, PermissionDenied, InvalidArgument, NotFound, AlreadyExists,
-// FailedPrecondition, ResourceExhausted and Unavailable carry messages written for the caller
-// and pass through; every other code is an internal failure: logged here with `call`, and the
+// FailedPrecondition, ResourceExhausted, Unavailable, Cancelled and DeadlineExceeded carry
+// messages written for the caller and pass through; every other code is an internal failure: logged here with `call`, and the
 // caller gets only "internal error". Thread-safe.
 
 #include <grpcpp/support/status.h>
