@@ -80,6 +80,9 @@ void ResetSignals(int sock) noexcept {
   sigset_t all;
   sigfillset(&all);
   if (sigprocmask(SIG_SETMASK, &all, nullptr) != 0) FailStep(sock, SetupStep::kSignals);
+  // Out of the launcher's process group: a ^C on the launcher's terminal reaches the workload
+  // once, forwarded by the launcher, not a second time through init.
+  if (setpgid(0, 0) != 0) FailStep(sock, SetupStep::kSignals);
 }
 
 void EnterCgroupNamespace(int sock) noexcept {

@@ -51,12 +51,22 @@ void CopyWindowSize(int terminal, Sandbox& sandbox) {
   }
 }
 
-}  // namespace
-
-absl::StatusOr<v1::SandboxResult> RunInForeground(Sandbox& sandbox, int in, int out) {
-  sigset_t forwarded, previous;
+sigset_t ForwardedSignals() {
+  sigset_t forwarded;
   sigemptyset(&forwarded);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH}) sigaddset(&forwarded, sig);
+  return forwarded;
+}
+
+}  // namespace
+
+void BlockForwardedSignals() {
+  sigset_t forwarded = ForwardedSignals();
+  pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
+}
+
+absl::StatusOr<v1::SandboxResult> RunInForeground(Sandbox& sandbox, int in, int out) {
+  sigset_t forwarded = ForwardedSignals(), previous;
   if (sigprocmask(SIG_BLOCK, &forwarded, &previous) != 0) return ErrnoError("sigprocmask");
   absl::Cleanup restore_mask = [&] { sigprocmask(SIG_SETMASK, &previous, nullptr); };
   UniqueFd signals(signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK));

@@ -13,4 +13,9 @@ namespace kura::sandbox {
 // thread while it runs; call it from the main thread of a single-threaded program.
 absl::StatusOr<v1::SandboxResult> RunInForeground(Sandbox& sandbox, int in = 0, int out = 1);
 
+// Blocks the signals RunInForeground forwards, in the calling thread and so in every thread it
+// starts afterwards (Launch starts some): call it first thing in main, before Launch, or one of
+// those threads takes the signal's default action and ends the launcher.
+void BlockForwardedSignals();
+
 }  // namespace kura::sandbox

@@ -159,5 +159,29 @@ TEST(ResourceTest, KillingTheLauncherLeavesNoProcessOfTheSandbox) {
   EXPECT_EQ(read(out_read.get(), &byte, 1), 0);
 }
 
+TEST(ResourceTest, SignalsToKuraSandboxReachTheWorkload) {
+  KURA_REQUIRE_ROOT();
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  UniqueFd out_read(out[0]), out_write(out[1]);
+  ChildProcess::Options options;
+  options.stdout_fd = out_write.get();
+  KURA_ASSERT_OK_AND_ASSIGN(
+      ChildProcess launcher,
+      ChildProcess::Spawn({KURA_SANDBOX_BIN, "run", "--host-rootfs", "--", "python3", "-c",
+                           "import signal, sys\n"
+                           "signal.signal(signal.SIGTERM, lambda *_: sys.exit(42))\n"
+                           "print('ready', flush=True)\n"
+                           "signal.pause()\n"},
+                          options));
+  out_write.Reset();
+  char ready[6] = {};
+  ASSERT_EQ(read(out_read.get(), ready, 6), 6);
+  ASSERT_THAT(launcher.Signal(SIGTERM), kura::testing::IsOk());
+  KURA_ASSERT_OK_AND_ASSIGN(ExitStatus status, launcher.Wait());
+  EXPECT_FALSE(status.signaled) << "kura-sandbox died of the signal it should have forwarded";
+  EXPECT_EQ(status.code, 42);
+}
+
 }  // namespace
 }  // namespace kura::sandbox
