@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
@@ -12,6 +13,7 @@
 #include "absl/time/time.h"
 #include "cli/cli.h"
 #include "cli/command_support.h"
+#include "common/crypto.h"
 
 namespace kura::cli {
 namespace {
@@ -137,20 +139,54 @@ int WorkspaceClose(const Invocation& invocation, std::vector<std::string> args) 
   return 0;
 }
 
+// The VDI broker's signed assertion, as the broker hands it over (JSON: user, terminal, time,
+// nonce, signature in base64url).
+absl::Status ReadBrokerAssertion(const std::string& path, kura::v1::BrokerAssertion* wire) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  nlohmann::json json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const bool complete = json.is_object() && json.contains("user") && json["user"].is_string() &&
+                        json.contains("terminal") && json["terminal"].is_string() &&
+                        json.contains("time") && json["time"].is_number_integer() &&
+                        json.contains("nonce") && json["nonce"].is_string() &&
+                        json.contains("signature") && json["signature"].is_string();
+  if (!complete) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is not a VDI broker assertion (user, terminal, time, nonce, "
+                           "signature)"));
+  }
+  absl::StatusOr<std::string> signature = Base64UrlDecode(json["signature"].get<std::string>());
+  if (!signature.ok()) return absl::InvalidArgumentError("the assertion's signature is garbled");
+  wire->set_user(json["user"].get<std::string>());
+  wire->set_terminal_id(json["terminal"].get<std::string>());
+  wire->set_issued_unix(json["time"].get<int64_t>());
+  wire->set_nonce(json["nonce"].get<std::string>());
+  wire->set_signature(*signature);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int LoginCommand(const Invocation& invocation) {
   const ClientConfig& config = invocation.config;
   std::vector<std::string> args = invocation.args;
   std::optional<std::string> code = TakeOption(args, "--totp");
+  std::optional<std::string> assertion = TakeOption(args, "--broker-assertion");
   std::string user = !args.empty() ? args[0] : config.user;
   if (user.empty() && std::getenv("USER") != nullptr) user = std::getenv("USER");
-  if (user.empty()) return Fail(config, "usage: kura login USER [--totp CODE]");
+  if (user.empty()) {
+    return Fail(config, "usage: kura login USER [--totp CODE | --broker-assertion FILE]");
+  }
   absl::StatusOr<std::unique_ptr<GatewayClient>> client = GatewayClient::Connect(config);
   if (!client.ok()) return FailStatus(config, client.status());
   kura::v1::LoginRequest request;
   request.set_user(user);
-  request.set_totp_code(code.has_value() ? *code : AskForCode(user));
+  if (assertion.has_value()) {
+    absl::Status read = ReadBrokerAssertion(*assertion, request.mutable_broker_assertion());
+    if (!read.ok()) return FailStatus(config, read);
+  } else {
+    request.set_totp_code(code.has_value() ? *code : AskForCode(user));
+  }
   kura::v1::LoginResponse response;
   auto context = (*client)->Context(kCallTimeout);
   grpc::Status status = (*client)->stub().Login(context.get(), request, &response);

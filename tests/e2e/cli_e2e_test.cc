@@ -9,6 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/child_process.h"
+#include "common/crypto.h"
+#include "gateway/broker_assertion.h"
+#include "gateway/pki_files.h"
 #include "common/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -46,6 +49,12 @@ class CliTest : public ::testing::Test {
     stack_.AddGrantedSchema("cancer-2026", "claims_pseudo", DataClass::kPseudonymized,
                             now - absl::Hours(1), now + absl::Hours(24));
     TlsIdentity terminal = stack_.Terminal("vdi-01", TerminalClass::kStandard);
+    absl::StatusOr<Ed25519KeyPair> broker = Ed25519GenerateKeyPair();
+    ASSERT_TRUE(broker.ok());
+    broker_ = *broker;
+    ASSERT_TRUE(gateway::WriteNewFile(gateway::VdiBrokerKeyPath(stack_.pki_dir()),
+                                      HexEncode(broker_.public_key) + "\n", 0644)
+                    .ok());
     ASSERT_TRUE(stack_.StartGateway({"--heartbeat-interval", "60"}).ok());
     node_identity_ = stack_.Node("n1");
     node_ = std::make_unique<FakeNode>(node_identity_);
@@ -100,6 +109,7 @@ class CliTest : public ::testing::Test {
   }
 
   Stack stack_;
+  Ed25519KeyPair broker_;
   TlsIdentity node_identity_;
   std::unique_ptr<FakeNode> node_;
   std::string config_dir_;
@@ -119,6 +129,20 @@ TEST_F(CliTest, LoginKeepsTheTokenPrivateAndProjectsListsTheGrants) {
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0]["name"], "cancer-2026");
   EXPECT_EQ(list[0]["schemas"].size(), 2u);
+}
+
+TEST_F(CliTest, BrokerAssertionLogsInOnceAndItsReplayIsRefused) {
+  absl::StatusOr<gateway::BrokerAssertion> assertion = gateway::SignBrokerAssertion(
+      {"alice", "vdi-01", absl::ToUnixSeconds(absl::Now()), "nonce-cli-0123456789", ""},
+      broker_.private_key);
+  ASSERT_TRUE(assertion.ok());
+  const std::string file = stack_.state_dir() + "/assertion.json";
+  std::ofstream(file) << gateway::EncodeBrokerAssertion(*assertion);
+  KuraResult login = Kura({"login", "alice", "--broker-assertion", file});
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  KuraResult replay = Kura({"login", "alice", "--broker-assertion", file});
+  EXPECT_EQ(replay.exit_code, 1);
+  EXPECT_THAT(replay.err, HasSubstr("login refused"));
 }
 
 TEST_F(CliTest, WrongCodeIsExplainedWithoutGrpcJargon) {
