@@ -133,6 +133,16 @@ TEST_F(LoginTest, WrongAndReusedCodesAreRefused) {
   EXPECT_EQ(reused.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+TEST_F(LoginTest, FailedFactorsAreRateLimited) {
+  Start({});  // the default backoff: 1 s after the first failure, doubling
+  const std::string right = stack_.FreshTotp("alice");
+  const std::string wrong = right == "000000" ? "111111" : "000000";
+  EXPECT_EQ(LoginWithCode(stack_, terminal_, "alice", wrong).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  grpc::Status hurried = LoginWithCode(stack_, terminal_, "alice", right);
+  EXPECT_EQ(hurried.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << hurried.error_message();
+}
+
 TEST_F(LoginTest, FiveFailuresLockTheAccountUntilAnOperatorUnlocks) {
   Start();
   int failures = 0;

@@ -373,6 +373,21 @@ TEST_F(WorkspaceTest, GrantEndingClosesRunningWorkspaces) {
   EXPECT_NE(std::find(closed.begin(), closed.end(), used.id()), closed.end());
 }
 
+TEST_F(WorkspaceTest, HeartbeatClosesWorkspacesTheGatewayDoesNotKnowOrClosed) {
+  const std::string token = LoginAs(standard_, "alice");
+  kura::v1::Workspace workspace;
+  ASSERT_TRUE(Open(standard_, token, "cancer-2026", {"claims"}, &workspace).ok());
+  kura::v1::HeartbeatRequest beat;
+  beat.add_workspace_ids(workspace.id());
+  beat.add_workspace_ids("ws-unknown");
+  kura::v1::HeartbeatResponse answer;
+  auto context = CallContext();
+  ASSERT_TRUE(stack_.Registry(node_identity_)->Heartbeat(context.get(), beat, &answer).ok());
+  EXPECT_EQ(std::vector<std::string>(answer.close_workspace_ids().begin(),
+                                     answer.close_workspace_ids().end()),
+            std::vector<std::string>{"ws-unknown"});
+}
+
 TEST_F(WorkspaceTest, CordonedNodeTakesNoWorkspace) {
   ASSERT_TRUE(stack_.store().SetNodeCordoned("n1", true).ok());
   const std::string token = LoginAs(standard_, "alice");
