@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -122,6 +123,35 @@ std::vector<sock_filter> Preamble(uint32_t max_syscall) {
   return a.Finish();
 }
 
+// What the sandbox's child does between installing the filter and execve (sandbox/pid_init.cc):
+// hand the listener to the launcher, close its copy, execve, and on failure report and exit. A
+// refused call there would wait for a listener the launcher does not hold yet, and the sandbox
+// would hang; so every profile must let these through unconditionally.
+constexpr const char* kStartupSyscalls[] = {"sendmsg", "close", "execve", "exit_group"};
+
+absl::Status CheckStartupSyscallsAllowed(const SeccompProfile& profile) {
+  std::string missing;
+  for (const char* name : kStartupSyscalls) {
+    bool unconditional_allow = false, refused = false;
+    for (const SeccompRule& rule : profile.rules) {
+      if (std::find(rule.syscalls.begin(), rule.syscalls.end(), name) == rule.syscalls.end()) {
+        continue;
+      }
+      if (rule.action != SeccompAction::kAllow) refused = true;
+      if (rule.action == SeccompAction::kAllow && rule.args.empty()) unconditional_allow = true;
+    }
+    const bool allowed =
+        !refused && (profile.default_action == SeccompAction::kAllow || unconditional_allow);
+    if (!allowed) absl::StrAppend(&missing, missing.empty() ? "" : ", ", name);
+  }
+  if (missing.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "seccomp profile ", profile.name,
+      ": a sandbox cannot start unless sendmsg, close, execve and exit_group are allowed "
+      "without conditions (not allowed: ",
+      missing, ")"));
+}
+
 uint32_t ScmpAction(SeccompAction action, int errno_value) {
   switch (action) {
     case SeccompAction::kAllow:
@@ -217,6 +247,7 @@ absl::StatusOr<std::vector<sock_filter>> CompileSeccompProfile(const SeccompProf
   for (size_t i = 0; i < profile.rules.size(); ++i) {
     KURA_RETURN_IF_ERROR(AddRule(ctx.get(), profile, profile.rules[i], i));
   }
+  KURA_RETURN_IF_ERROR(CheckStartupSyscallsAllowed(profile));
   KURA_ASSIGN_OR_RETURN(std::vector<sock_filter> body, ExportBpf(ctx.get()));
 
   std::vector<sock_filter> program = Preamble(profile.max_syscall);

@@ -17,7 +17,10 @@ namespace kura::sandbox {
 //    as the kernel truncates it, so 0x1_00005412 is caught too).
 // libseccomp's jumps are relative, so putting instructions before its program is safe.
 // Costs 13–19 ms (libseccomp); the `analysis` profile is compiled once at build time.
-// InvalidArgument names the rule for an unknown syscall or an argument check libseccomp refuses.
+// InvalidArgument names the rule for an unknown syscall or an argument check libseccomp refuses,
+// and refuses a profile that does not allow sendmsg, close, execve and exit_group without
+// conditions (what the sandbox's child calls after installing the filter, before the launcher
+// serves the listener: refused there, it would hang).
 absl::StatusOr<std::vector<sock_filter>> CompileSeccompProfile(const SeccompProfile& profile);
 
 }  // namespace kura::sandbox
