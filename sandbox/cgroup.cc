@@ -2,18 +2,108 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <deque>
 #include <fstream>
+#include <functional>
 #include <sstream>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
+#include "absl/synchronization/mutex.h"
+#include "common/logging.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 
 namespace kura::sandbox {
+namespace {
+
+// One background thread for cgroup housekeeping. Thread-safe.
+class Housekeeper {
+ public:
+  static Housekeeper& Get() {
+    static const pid_t creator = getpid();
+    static Housekeeper* housekeeper = [] {
+      auto* h = new Housekeeper;
+      // Not in a forked child that calls exit(): the thread exists only in the creator.
+      std::atexit([] {
+        if (getpid() == creator) Get().Drain();
+      });
+      return h;
+    }();
+    return *housekeeper;
+  }
+
+  void Post(std::function<void()> work) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopped_) {
+        queue_.push_back(std::move(work));
+        if (!thread_.joinable()) thread_ = std::thread([this] { Main(); });
+        return;
+      }
+    }
+    work();
+  }
+
+  void Drain() {
+    std::thread thread;
+    {
+      absl::MutexLock lock(&mu_);
+      stopped_ = true;
+      thread = std::move(thread_);
+    }
+    if (thread.joinable()) thread.join();
+  }
+
+ private:
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopped_ || !queue_.empty(); }
+
+  void Main() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    for (;;) {
+      std::function<void()> work;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(this, &Housekeeper::HasWork));
+        if (queue_.empty()) return;  // stopped and drained
+        work = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      work();
+    }
+  }
+
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+void DestroyCgroupLater(std::unique_ptr<SandboxCgroup> cgroup) {
+  if (cgroup == nullptr) return;
+  std::shared_ptr<SandboxCgroup> shared(std::move(cgroup));
+  Housekeeper::Get().Post([shared] {
+    absl::Status removed = shared->Destroy();
+    if (!removed.ok()) {
+      KURA_LOG(Warning) << "sandbox cgroup: " << removed;
+    }
+  });
+}
+
+void RunCgroupHousekeeping(std::function<void()> work) { Housekeeper::Get().Post(std::move(work)); }
+
+void DrainCgroupHousekeeping() { Housekeeper::Get().Drain(); }
 
 absl::StatusOr<std::unique_ptr<SandboxCgroup>> SandboxCgroup::Create(const std::string& name,
                                                                      const v1::Limits& limits) {

@@ -44,6 +44,16 @@ class SandboxCgroup {
   virtual absl::Status Destroy() = 0;
 };
 
+// Destroys `cgroup` (kill what is left, remove it) on a background thread, off the caller's path;
+// whatever is still queued at exit is done then. Thread-safe.
+void DestroyCgroupLater(std::unique_ptr<SandboxCgroup> cgroup);
+
+// Runs `work` on that same background thread (v1 uses it to prepare cgroups ahead). Thread-safe.
+void RunCgroupHousekeeping(std::function<void()> work);
+
+// Does everything queued for the background thread now and stops it; later work runs inline.
+void DrainCgroupHousekeeping();
+
 // Reads a cgroup file and returns its "key N" value (memory.events, memory.oom_control), or 0.
 uint64_t ReadKeyedCounter(const std::string& path, const std::string& key);
 // Writes `value` to a cgroup control file; errors name the file.

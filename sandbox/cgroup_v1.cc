@@ -233,7 +233,9 @@ class PreparedPool {
       auto* p = new PreparedPool;
       // Not in a forked child that calls exit(): the pool's threads exist only in the creator.
       std::atexit([] {
-        if (getpid() == creator) Get().Clear();
+        if (getpid() != creator) return;
+        DrainCgroupHousekeeping();  // a refill still queued would land after Clear
+        Get().Clear();
       });
       return p;
     }();
@@ -292,7 +294,10 @@ absl::StatusOr<std::unique_ptr<SandboxCgroup>> CreateCgroupV1(const std::string&
     KURA_RETURN_IF_ERROR(cgroup->Prepare());
   }
   KURA_RETURN_IF_ERROR(cgroup->Limit(limits));
-  pool.Refill([&name, n = 0]() mutable { return absl::StrCat(name, "-next", n++); });
+  RunCgroupHousekeeping([name] {
+    PreparedPool::Get().Refill(
+        [&name, n = 0]() mutable { return absl::StrCat(name, "-next", n++); });
+  });
   return cgroup;
 }
 

@@ -52,12 +52,7 @@ Sandbox::~Sandbox() {
     init_.Wait().IgnoreError();
   }
   monitor_.reset();
-  if (cgroup_ != nullptr) {
-    absl::Status removed = cgroup_->Destroy();
-    if (!removed.ok()) {
-      KURA_LOG(Warning) << "sandbox cgroup: " << removed;
-    }
-  }
+  DestroyCgroupLater(std::move(cgroup_));
 }
 
 void Sandbox::ReadReports(bool block_until_ready) {
@@ -127,10 +122,8 @@ absl::StatusOr<v1::SandboxResult> Sandbox::Wait() {
   ReadReports(/*block_until_ready=*/false);
   result_ = BuildResult(init_status);
   monitor_.reset();
-  absl::Status removed = cgroup_->Destroy();
-  if (!removed.ok()) {
-    KURA_LOG(Warning) << "sandbox cgroup: " << removed;
-  }
+  // Every process of the sandbox is gone; removing the cgroup need not hold the caller up.
+  DestroyCgroupLater(std::move(cgroup_));
   return *result_;
 }
 

@@ -56,8 +56,6 @@ class Sandbox final {
   absl::Time deadline() const { return deadline_; }
   // The init's pid as seen by the launcher.
   pid_t pid() const { return init_.pid(); }
-  // The cgroup holding every process of the sandbox (for inspection).
-  const SandboxCgroup& cgroup() const { return *cgroup_; }
 
  private:
   friend absl::StatusOr<Sandbox> Launch(const v1::SandboxSpec& spec, const StdioFds& stdio);
