@@ -1,9 +1,11 @@
 #include "node/supervisor.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -20,6 +22,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "common/child_process.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -31,6 +36,25 @@ namespace kura::node {
 namespace {
 
 constexpr int kReadyTimeoutSeconds = 60;
+constexpr int kLaunchAttempts = 3;
+constexpr int kLaunchWatchdogSeconds = 15;
+
+// SIGKILLs every child of every thread of this process (/proc/self/task/*/children).
+void KillChildren() {
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return;
+  while (dirent* e = ::readdir(tasks)) {
+    if (e->d_name[0] == '.') continue;
+    std::string children;
+    auto text = ReadSmallFile(absl::StrCat("/proc/self/task/", e->d_name, "/children"));
+    if (!text.ok()) continue;
+    for (absl::string_view pid : absl::StrSplit(*text, ' ', absl::SkipWhitespace())) {
+      int n;
+      if (absl::SimpleAtoi(pid, &n) && n > 1) ::kill(n, SIGKILL);
+    }
+  }
+  ::closedir(tasks);
+}
 
 int64_t NowUnix() { return static_cast<int64_t>(::time(nullptr)); }
 
@@ -54,6 +78,7 @@ class Supervisor {
 
  private:
   absl::Status Start();
+  absl::Status LaunchOnce(const v1::SandboxSpec& spec, const sandbox::StdioFds& stdio);
   absl::Status AwaitInit();
   absl::StatusOr<InitProcess> SpawnInInit(bool pty, unsigned rows, unsigned cols,
                                           const std::string& cwd,
@@ -106,12 +131,41 @@ absl::Status Supervisor::Start() {
   stdio.in = null.get();
   stdio.out = log.get();
   stdio.err = log.get();
-  KURA_ASSIGN_OR_RETURN(sandbox::Sandbox launched, sandbox::Launch(spec, stdio));
-  sandbox_.emplace(std::move(launched));
-  KURA_RETURN_IF_ERROR(AwaitInit());
+  absl::Status started;
+  for (int attempt = 1; attempt <= kLaunchAttempts; ++attempt) {
+    started = LaunchOnce(spec, stdio);
+    if (started.ok()) break;
+    KURA_LOG(Warning) << "workspace " << id() << ": launch attempt " << attempt << ": " << started;
+    sandbox_.reset();
+  }
+  KURA_RETURN_IF_ERROR(started);
   listener_ = ListenSeqpacket(options_.dirs.SupervisorSocket(id()), 0600);
   if (!listener_) return ErrnoError("listen", options_.dirs.SupervisorSocket(id()));
   return absl::OkStatus();
+}
+
+// Launches the sandbox under a watchdog. Works around a hang of kura::sandbox on cgroup v1
+// hosts: its init is cloned from a helper thread while another thread of the launcher may be
+// half-created, and glibc's setgroups() in the child then waits forever for that thread (the
+// child has a stale copy of the thread list). If Launch has not returned in time, the stuck
+// child is killed, Launch returns with a failed setup and the caller tries again.
+absl::Status Supervisor::LaunchOnce(const v1::SandboxSpec& spec, const sandbox::StdioFds& stdio) {
+  absl::Notification returned, running;
+  std::thread watchdog([&] {
+    running.Notify();
+    if (returned.WaitForNotificationWithTimeout(absl::Seconds(kLaunchWatchdogSeconds))) return;
+    KURA_LOG(Warning) << "workspace " << id() << ": sandbox setup hung; killing it";
+    KillChildren();
+  });
+  // The same glibc state makes a thread still being created a hazard for the clone: wait until
+  // the watchdog runs.
+  running.WaitForNotification();
+  absl::StatusOr<sandbox::Sandbox> launched = sandbox::Launch(spec, stdio);
+  returned.Notify();
+  watchdog.join();
+  if (!launched.ok()) return launched.status();
+  sandbox_.emplace(*std::move(launched));
+  return AwaitInit();
 }
 
 // Polls until kura-workspace-init accepts connections, or the sandbox ends first.
@@ -257,12 +311,23 @@ int Supervisor::Run() {
     return 1;
   }
   KURA_LOG(Info) << "workspace " << id() << " running";
+  // A termination request (service stop, operator) closes the workspace cleanly. Blocked only
+  // now: the sandbox's processes must not inherit the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  UniqueFd stop(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
   const int64_t idle_timeout = request_.idle_timeout_seconds();
   while (!done_) {
     std::vector<pollfd> pfds = {{listener_.get(), POLLIN, 0},
                                 {sandbox_->exit_fd(), POLLIN, 0},
                                 {shell_conn_.get(), POLLIN, 0},
-                                {attached_.get(), POLLIN, 0}};
+                                {attached_.get(), POLLIN, 0},
+                                {stop.get(), POLLIN, 0}};
+    const size_t first_pending = pfds.size();
     for (const UniqueFd& p : pending_) pfds.push_back({p.get(), POLLIN, 0});
     for (const Relay& r : relays_) {
       pfds.push_back({r.init_conn.get(), POLLIN, 0});
@@ -279,6 +344,13 @@ int Supervisor::Run() {
       Shutdown("the sandbox ended");
       break;
     }
+    if (pfds[4].revents) {
+      signalfd_siginfo info{};
+      if (::read(stop.get(), &info, sizeof(info)) == sizeof(info)) {
+        Shutdown(absl::StrCat("the supervisor was stopped by signal ", info.ssi_signo));
+        break;
+      }
+    }
     if (pfds[2].revents) {  // the shell ended (or init went away)
       Record r;
       std::string code = "255";
@@ -292,7 +364,7 @@ int Supervisor::Run() {
       attached_.Reset();
       last_active_ = NowUnix();
     }
-    size_t at = 4 + pending_.size();
+    size_t at = first_pending + pending_.size();
     for (auto it = relays_.begin(); it != relays_.end(); at += 2) {
       bool ended = false;
       if (pfds[at].revents) {
@@ -313,7 +385,7 @@ int Supervisor::Run() {
     }
     std::vector<UniqueFd> waiting;
     for (size_t i = 0; i < pending_.size(); ++i) {
-      if (pfds[4 + i].revents) {
+      if (pfds[first_pending + i].revents) {
         Serve(std::move(pending_[i]));
         if (done_) break;
       } else {

@@ -194,6 +194,12 @@ absl::Status WorkspaceHost::AwaitReady(const std::string& id) {
       return absl::FailedPreconditionError(
           absl::StrCat("workspace ", id, " failed to start: ", *failed));
     }
+    // Started and already closed again (an idle timeout shorter than this wait, a close).
+    auto closed = ReadSmallFile(options_.dirs.ClosedFile(id));
+    if (closed.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("workspace ", id, " was closed at once: ", *closed));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return absl::DeadlineExceededError(absl::StrCat("workspace ", id, " did not start in time"));

@@ -5,6 +5,7 @@
 // runs gRPC threads) and gRPC stubs holding the gateway's, a terminal's or another node's
 // certificate. Not thread-safe; one per test.
 
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -21,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/child_process.h"
 #include "common/crypto.h"
 #include "common/tls.h"
 #include "gateway/pki.h"
@@ -87,6 +90,10 @@ class NodeTestEnv {
   ~NodeTestEnv() {
     StopNode();
     KillSupervisors();
+    if (::testing::Test::HasFailure()) {
+      std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+      return;
+    }
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
@@ -121,14 +128,24 @@ class NodeTestEnv {
     node_pid_ = -1;
   }
 
-  // Supervisors outlive kura-node by design; a test leaves none behind.
+  // Supervisors outlive kura-node by design; a test leaves none behind. SIGTERM makes one
+  // close its workspace (killing the sandbox); SIGKILL only if it does not end in time.
   void KillSupervisors() {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(state() + "/workspaces", ec)) {
-      std::string pid = ReadFile(e.path().string() + "/supervisor.pid");
-      if (!pid.empty() && ReadFile(e.path().string() + "/closed").empty()) {
-        ::kill(std::stoi(pid), SIGKILL);
+      std::string pid_text = ReadFile(e.path().string() + "/supervisor.pid");
+      if (pid_text.empty() || !ReadFile(e.path().string() + "/closed").empty()) continue;
+      pid_t pid = std::stoi(pid_text);
+      auto pidfd = PidfdOpen(pid);
+      if (!pidfd.ok()) continue;  // already gone
+      // Only our supervisor, never a process that reused its pid.
+      if (ReadFile("/proc/" + pid_text.substr(0, pid_text.find('\n')) + "/cmdline")
+              .find(e.path().filename().string()) == std::string::npos) {
+        continue;
       }
+      ::kill(pid, SIGTERM);
+      pollfd p{pidfd->get(), POLLIN, 0};
+      if (::poll(&p, 1, 30000) <= 0) ::kill(pid, SIGKILL);
     }
   }
 
