@@ -1,10 +1,14 @@
 // --tty: an interactive shell driven through the pty master, window-size changes included.
+#include "sandbox/pty.h"
+
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <string>
 
 #include "absl/strings/match.h"
+#include "common/child_process.h"
 #include "gtest/gtest.h"
 #include "sandbox/sandbox.h"
 #include "tests/common/status_matchers.h"
@@ -86,6 +90,36 @@ print('winch', *sizes[-1])
   ASSERT_NO_FATAL_FAILURE(ExpectOutput(sandbox.terminal_fd(), &seen, "winch 132 50"));
   KURA_ASSERT_OK_AND_ASSIGN(v1::SandboxResult result, sandbox.Wait());
   EXPECT_EQ(result.exit_code(), 0);
+}
+
+TEST(PtyTest, KuraSandboxRelaysItsTerminalAndWindowSize) {
+  KURA_REQUIRE_ROOT();
+  // The user's terminal: kura-sandbox gets the slave as its stdio, the test types on the master.
+  KURA_ASSERT_OK_AND_ASSIGN(PtyPair user_terminal, OpenPty(24, 80));
+  ChildProcess::Options options;
+  options.stdin_fd = user_terminal.slave.get();
+  options.stdout_fd = user_terminal.slave.get();
+  options.stderr_fd = user_terminal.slave.get();
+  options.new_session = true;
+  KURA_ASSERT_OK_AND_ASSIGN(ChildProcess launcher,
+                            ChildProcess::Spawn({KURA_SANDBOX_BIN, "run", "--host-rootfs", "--tty",
+                                                 "--env", "PS1=kura$ ", "--", "/bin/sh", "-i"},
+                                                options));
+  user_terminal.slave.Reset();
+  const int master = user_terminal.master.get();
+  std::string seen;
+  ASSERT_NO_FATAL_FAILURE(ExpectOutput(master, &seen, "kura$ "));
+  Type(master, "stty size\n");
+  ASSERT_NO_FATAL_FAILURE(ExpectOutput(master, &seen, "24 80"));
+  // The user's window grows: the terminal tells kura-sandbox with SIGWINCH.
+  ASSERT_THAT(ResizeTerminal(master, 40, 120), kura::testing::IsOk());
+  ASSERT_THAT(launcher.Signal(SIGWINCH), kura::testing::IsOk());
+  Type(master, "stty size\n");
+  ASSERT_NO_FATAL_FAILURE(ExpectOutput(master, &seen, "40 120"));
+  Type(master, "exit 5\n");
+  KURA_ASSERT_OK_AND_ASSIGN(ExitStatus status, launcher.Wait());
+  EXPECT_FALSE(status.signaled);
+  EXPECT_EQ(status.code, 5);
 }
 
 }  // namespace
