@@ -171,6 +171,11 @@ TEST(PostureTest, ProbeSeesExactlyTheIsolationOfTheSpec) {
     EXPECT_EQ(probe[absl::StrCat("status.", set)], "0000000000000000") << set;
   }
   EXPECT_EQ(probe["status.NoNewPrivs"], "1");
+  // NOROOT, NO_SETUID_FIXUP and NO_CAP_AMBIENT_RAISE, each with its lock, and KEEP_CAPS locked
+  // off: 0b11101111.
+  EXPECT_EQ(probe["securebits"], "239");
+  // Init is not dumpable: the workload (same uid) cannot read its memory or environment.
+  EXPECT_EQ(probe["init_dumpable"], "refused");
   EXPECT_EQ(probe["status.Seccomp"], "2");
   for (const char* ns : {"user", "mnt", "pid", "net", "ipc", "uts", "cgroup"}) {
     std::string inside = probe[absl::StrCat("ns.", ns)];

@@ -5,6 +5,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -196,6 +197,9 @@ int main(int argc, char** argv) {
     for (char** e = environ; *e != nullptr; ++e) ++n;
     return n;
   }() << "\n";
+  std::cout << "securebits=" << prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) << "\n";
+  std::cout << "init_dumpable=" << (access("/proc/1/environ", R_OK) == 0 ? "readable" : "refused")
+            << "\n";
   std::cout << "end\n" << std::flush;
   if (argc > 1 && std::strcmp(argv[1], "--hold") == 0) {
     char c;
