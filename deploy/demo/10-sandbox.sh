@@ -11,6 +11,11 @@ trap 'rm -rf "$work"' EXIT
 
 say() { printf '\n== %s\n' "$*"; }
 
+if [ "$(id -u)" -ne 0 ]; then
+  echo "10-sandbox: kura-sandbox needs root (user, mount and network namespaces, cgroups)" >&2
+  exit 1
+fi
+
 say "sandbox: a small read-only data directory (synthetic visits per patient)"
 mkdir -p "$work/data" "$work/outputs"
 cat > "$work/data/visits.csv" <<'CSV'
