@@ -103,6 +103,12 @@ class Supervisor {
   std::list<Relay> relays_;
   int64_t created_ = NowUnix();
   int64_t last_active_ = NowUnix();
+  // For the idle timeout: a monotonic clock, reset when the workspace becomes ready.
+  std::chrono::steady_clock::time_point idle_since_ = std::chrono::steady_clock::now();
+  void Touch() {
+    last_active_ = NowUnix();
+    idle_since_ = std::chrono::steady_clock::now();
+  }
   bool done_ = false;
 };
 
@@ -274,7 +280,7 @@ void Supervisor::Job(UniqueFd conn, const Record& request) {
 void Supervisor::Serve(UniqueFd conn) {
   Record request;
   if (ReceiveRecord(conn.get(), &request) != 0) return;
-  last_active_ = NowUnix();
+  Touch();
   if (request.kind() == "status") {
     SendRecord(conn.get(), {"ok", absl::StrCat(created_), absl::StrCat(last_active_),
                             attached_ ? "1" : "0", absl::StrCat(relays_.size())});
@@ -311,6 +317,7 @@ int Supervisor::Run() {
     return 1;
   }
   KURA_LOG(Info) << "workspace " << id() << " running";
+  Touch();
   // A termination request (service stop, operator) closes the workspace cleanly. Blocked only
   // now: the sandbox's processes must not inherit the mask.
   sigset_t stop_signals;
@@ -339,7 +346,7 @@ int Supervisor::Run() {
       Shutdown("supervisor failed");
       break;
     }
-    if (Active()) last_active_ = NowUnix();
+    if (Active()) Touch();
     if (pfds[1].revents) {
       Shutdown("the sandbox ended");
       break;
@@ -359,10 +366,10 @@ int Supervisor::Run() {
       shell_conn_.Reset();
       shell_master_.Reset();
       attached_.Reset();
-      last_active_ = NowUnix();
+      Touch();
     } else if (pfds[3].revents) {  // the agent detached
       attached_.Reset();
-      last_active_ = NowUnix();
+      Touch();
     }
     size_t at = first_pending + pending_.size();
     for (auto it = relays_.begin(); it != relays_.end(); at += 2) {
@@ -378,7 +385,7 @@ int Supervisor::Run() {
       }
       if (ended) {
         it = relays_.erase(it);
-        last_active_ = NowUnix();
+        Touch();
       } else {
         ++it;
       }
@@ -398,7 +405,8 @@ int Supervisor::Run() {
       UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (conn) pending_.push_back(std::move(conn));
     }
-    if (idle_timeout > 0 && !Active() && NowUnix() - last_active_ >= idle_timeout) {
+    if (idle_timeout > 0 && !Active() &&
+        std::chrono::steady_clock::now() - idle_since_ >= std::chrono::seconds(idle_timeout)) {
       Shutdown(absl::StrCat("idle for ", idle_timeout, " s"));
     }
   }

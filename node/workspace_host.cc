@@ -229,7 +229,14 @@ absl::StatusOr<v1::Workspace> WorkspaceHost::Open(const v1::NodeOpenWorkspaceReq
   KURA_RETURN_IF_ERROR(AwaitReady(id));
   KURA_LOG(Info) << "workspace " << id << " opened for " << request.user() << " in "
                  << request.project();
-  return Describe(id);
+  absl::StatusOr<v1::Workspace> opened = Describe(id);
+  if (!opened.ok()) {
+    if (auto closed = ReadSmallFile(options_.dirs.ClosedFile(id)); closed.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("workspace ", id, " was closed at once: ", *closed));
+    }
+  }
+  return opened;
 }
 
 absl::Status WorkspaceHost::Close(const std::string& id, const std::string& reason) {
