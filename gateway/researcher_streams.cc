@@ -87,6 +87,9 @@ absl::Status ResearcherService::DoRunJob(grpc::ServerContext& context,
   if (argv.size() > kMaxAuditedArgvBytes) argv.resize(kMaxAuditedArgvBytes);
   const std::string subject = absl::StrCat("workspace:", workspace.id);
   KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(workspace.node));
+  // Recorded before it runs, so that a job that never ends is in the log too.
+  state_.Audit({caller.actor, "job", subject, "ok",
+                JsonObject({{"argv", argv}, {"terminal", caller.terminal.id}})});
   std::unique_ptr<grpc::ClientContext> node_context = grpc::ClientContext::FromServerContext(context);
   std::unique_ptr<grpc::ClientReader<kura::v1::JobOutput>> node_reader =
       stub->RunJob(node_context.get(), request);
@@ -100,10 +103,9 @@ absl::Status ResearcherService::DoRunJob(grpc::ServerContext& context,
     }
   }
   absl::Status status = FromNodeStatus(workspace.node, node_reader->Finish());
-  state_.Audit({caller.actor, "job", subject, status.ok() ? "ok" : "failed",
-                JsonObject({{"argv", argv},
-                            {"exit_code", absl::StrCat(exit_code)},
-                            {"terminal", caller.terminal.id}})});
+  state_.Audit({caller.actor, "job.end", subject, status.ok() ? "ok" : "failed",
+                JsonObject({{"exit_code", absl::StrCat(exit_code)},
+                            {"status", std::string(status.message())}})});
   return status;
 }
 
