@@ -183,6 +183,13 @@ absl::StatusOr<WorkspaceRecord> ResearcherService::UsableWorkspace(const Caller&
         absl::StrCat("workspace ", id, " is ", WorkspaceStateName(workspace->state),
                      "; open a new one"));
   }
+  // Membership is checked at every use, not only at open: someone taken off the project
+  // loses their running workspaces too.
+  absl::Status member = RequireProjectMember(state_.store(), caller.session.user, workspace->project);
+  if (!member.ok()) {
+    CloseOnNode(*workspace, "its user is no longer a member of the project");
+    return Refuse(caller, action, subject, member);
+  }
   KURA_ASSIGN_OR_RETURN(std::vector<GrantRecord> ended,
                         EndedGrants(state_.store(), *workspace, state_.Now()));
   if (!ended.empty()) {
