@@ -6,6 +6,7 @@
 // main only reads flags and calls the library.
 
 #include <limits.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -101,6 +102,8 @@ uint64_t GetNumber(const Flags& flags, const std::string& name, uint64_t fallbac
 }
 
 int Serve(const Flags& flags) {
+  // A peer that goes away must end its call, not the agent.
+  ::signal(SIGPIPE, SIG_IGN);
   if (absl::Status s = kura::RequireTls13(); !s.ok()) {
     KURA_LOG(Error) << s;
     return 1;

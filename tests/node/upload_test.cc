@@ -62,13 +62,13 @@ class UploadTest : public ::testing::Test {
   }
 
   grpc::Status Upload(const std::string& path, const std::string& contents,
-                      v1::UploadResult* result) {
+                      v1::UploadResult* result, bool announce_size = true) {
     grpc::ClientContext context;
     auto writer = stub_->Upload(&context, result);
     v1::UploadChunk start;
     start.mutable_start()->set_workspace_id("ws-up");
     start.mutable_start()->set_path(path);
-    start.mutable_start()->set_size(contents.size());
+    if (announce_size) start.mutable_start()->set_size(contents.size());
     writer->Write(start);
     for (size_t at = 0; at < contents.size(); at += 1 << 20) {
       v1::UploadChunk data;
@@ -127,6 +127,11 @@ TEST_F(UploadTest, RefusesEscapesBinariesAndOversizeFiles) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
         << c.what << ": " << status.error_message();
   }
+  // Without an announced size the limit holds as the bytes arrive.
+  v1::UploadResult result;
+  EXPECT_EQ(Upload("stream.txt", std::string((16 << 20) + 1, 'a'), &result, false).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(std::filesystem::exists(home_ + "/stream.txt"));
   EXPECT_FALSE(std::filesystem::exists(env_->dir() + "/x.py"));
   EXPECT_FALSE(std::filesystem::exists(home_ + "/tool.py"));
   EXPECT_FALSE(std::filesystem::exists(home_ + "/big.txt"));

@@ -146,6 +146,56 @@ TEST_F(NodeAgentTest, OnlyTheGatewayMayCall) {
         << c.who;
   }
   EXPECT_FALSE(std::filesystem::exists(env_->state() + "/workspaces/ws-evil"));
+
+  // Every call checks, not only the open: a terminal reaching an open workspace directly.
+  Open("ws-target", 1208);
+  auto terminal = env_->Stub(env_->terminal());
+  auto unauthenticated = [](const grpc::Status& s) {
+    return s.error_code() == grpc::StatusCode::UNAUTHENTICATED;
+  };
+  {
+    grpc::ClientContext c;
+    v1::Inventory inv;
+    EXPECT_TRUE(unauthenticated(terminal->GetInventory(&c, {}, &inv)));
+  }
+  {
+    grpc::ClientContext c;
+    v1::NodeListOutputsRequest r;
+    r.set_workspace_id("ws-target");
+    v1::NodeListOutputsResponse out;
+    EXPECT_TRUE(unauthenticated(terminal->ListOutputs(&c, r, &out)));
+  }
+  EXPECT_TRUE(unauthenticated(RunJob(terminal.get(), "ws-target", {"id"}).status));
+  {
+    grpc::ClientContext c;
+    auto stream = terminal->Attach(&c);
+    v1::AttachInput start;
+    start.mutable_start()->set_workspace_id("ws-target");
+    stream->Write(start);
+    stream->WritesDone();
+    v1::AttachOutput out;
+    EXPECT_FALSE(stream->Read(&out));
+    EXPECT_TRUE(unauthenticated(stream->Finish()));
+  }
+  {
+    grpc::ClientContext c;
+    v1::UploadResult result;
+    auto writer = terminal->Upload(&c, &result);
+    v1::UploadChunk start;
+    start.mutable_start()->set_workspace_id("ws-target");
+    start.mutable_start()->set_path("x.py");
+    writer->Write(start);
+    writer->WritesDone();
+    EXPECT_TRUE(unauthenticated(writer->Finish()));
+  }
+  {
+    grpc::ClientContext c;
+    v1::NodeCloseWorkspaceRequest r;
+    r.set_workspace_id("ws-target");
+    v1::NodeCloseWorkspaceResponse out;
+    EXPECT_TRUE(unauthenticated(terminal->CloseWorkspace(&c, r, &out)));
+  }
+  EXPECT_EQ(RunJob(stub_.get(), "ws-target", {"true"}).exit_code, 0) << "still running";
   grpc::ClientContext context;
   v1::Inventory inventory;
   ASSERT_TRUE(stub_->GetInventory(&context, {}, &inventory).ok());
