@@ -58,6 +58,34 @@ sigset_t ForwardedSignals() {
   return forwarded;
 }
 
+// Passes the signals kura-sandbox received on: a window-size change to the pty, the rest to the
+// sandbox's init.
+void ForwardSignals(int signals, bool raw, int in, Sandbox& sandbox) {
+  signalfd_siginfo info;
+  while (read(signals, &info, sizeof(info)) == sizeof(info)) {
+    if (info.ssi_signo == SIGWINCH) {
+      if (raw) CopyWindowSize(in, sandbox);
+    } else {
+      sandbox.Signal(static_cast<int>(info.ssi_signo)).IgnoreError();
+    }
+  }
+}
+
+// Copies what is left in the pty (what the workload wrote just before it ended).
+void DrainOutput(int master, int out) {
+  char buffer[16384];
+  ssize_t n;
+  while ((n = read(master, buffer, sizeof(buffer))) > 0) {
+    WriteAll(out, buffer, static_cast<size_t>(n));
+  }
+}
+
+int MillisecondsToDeadline(const Sandbox& sandbox) {
+  if (sandbox.deadline() == absl::InfiniteFuture()) return -1;
+  return static_cast<int>(std::clamp<int64_t>(
+      absl::ToInt64Milliseconds(sandbox.deadline() - absl::Now()) + 1, 0, 60000));
+}
+
 }  // namespace
 
 void BlockForwardedSignals() {
@@ -93,25 +121,11 @@ absl::StatusOr<v1::SandboxResult> RunInForeground(Sandbox& sandbox, int in, int 
                      {signals.get(), POLLIN, 0},
                      {output_open ? master : -1, POLLIN, 0},
                      {input_open ? in : -1, POLLIN, 0}};
-    int timeout_ms = -1;
-    if (sandbox.deadline() != absl::InfiniteFuture()) {
-      timeout_ms = static_cast<int>(std::clamp<int64_t>(
-          absl::ToInt64Milliseconds(sandbox.deadline() - absl::Now()) + 1, 0, 60000));
-    }
-    int n = poll(fds, 4, timeout_ms);
+    int n = poll(fds, 4, MillisecondsToDeadline(sandbox));
     if (n < 0 && errno != EINTR) return ErrnoError("poll", "foreground sandbox");
     if (n == 0 && absl::Now() >= sandbox.deadline()) break;  // Wait enforces the limit
     if (fds[0].revents != 0) break;
-    if (fds[1].revents != 0) {
-      signalfd_siginfo info;
-      while (read(signals.get(), &info, sizeof(info)) == sizeof(info)) {
-        if (info.ssi_signo == SIGWINCH) {
-          if (raw) CopyWindowSize(in, sandbox);
-        } else {
-          sandbox.Signal(static_cast<int>(info.ssi_signo)).IgnoreError();
-        }
-      }
-    }
+    if (fds[1].revents != 0) ForwardSignals(signals.get(), raw, in, sandbox);
     if (fds[2].revents != 0) output_open = Pump(master, out);
     if (fds[3].revents != 0 && !Pump(in, master)) {
       // End of our input: the terminal's end-of-file character, as a user typing ^D.
@@ -120,14 +134,7 @@ absl::StatusOr<v1::SandboxResult> RunInForeground(Sandbox& sandbox, int in, int 
       WriteAll(master, &eof, 1);
     }
   }
-  // What the workload wrote just before it ended is still in the pty.
-  if (output_open) {
-    char buffer[16384];
-    ssize_t n;
-    while ((n = read(master, buffer, sizeof(buffer))) > 0) {
-      WriteAll(out, buffer, static_cast<size_t>(n));
-    }
-  }
+  if (output_open) DrainOutput(master, out);
   return sandbox.Wait();
 }
 
