@@ -12,6 +12,7 @@
 #include "gateway/grpc_edge.h"
 #include "gateway/researcher_service.h"
 #include "gateway/workspace_access.h"
+#include "gateway/workspace_closing.h"
 
 namespace kura::gateway {
 namespace {
@@ -148,27 +149,7 @@ grpc::Status ResearcherService::ListWorkspaces(grpc::ServerContext* context,
 }
 
 void ResearcherService::CloseOnNode(const WorkspaceRecord& workspace, absl::string_view reason) {
-  absl::Status closed = [&]() -> absl::Status {
-    KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(workspace.node));
-    grpc::ClientContext node_context;
-    SetDeadline(node_context, kNodeCallDeadline);
-    kura::v1::NodeCloseWorkspaceRequest request;
-    request.set_workspace_id(workspace.id);
-    request.set_reason(std::string(reason));
-    kura::v1::NodeCloseWorkspaceResponse reply;
-    return FromNodeStatus(workspace.node, stub->CloseWorkspace(&node_context, request, &reply));
-  }();
-  // A node that could not be told keeps the workspace in "closing"; its next heartbeat is
-  // answered with the id to close.
-  WorkspaceState state =
-      closed.ok() || absl::IsNotFound(closed) ? WorkspaceState::kClosed : WorkspaceState::kClosing;
-  if (!closed.ok()) {
-    KURA_LOG(Warning) << "closing " << workspace.id << ": " << closed;
-  }
-  absl::Status stored = state_.store().SetWorkspaceState(workspace.id, state, state_.Now());
-  if (!stored.ok()) {
-    KURA_LOG(Error) << "closing " << workspace.id << ": " << stored;
-  }
+  CloseWorkspaceOnNode(state_, workspace, reason);
 }
 
 absl::StatusOr<WorkspaceRecord> ResearcherService::UsableWorkspace(const Caller& caller,

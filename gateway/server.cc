@@ -13,12 +13,14 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayOptio
   KURA_ASSIGN_OR_RETURN(server->state_, GatewayState::Open(std::move(options)));
   server->researcher_ = std::make_unique<ResearcherService>(*server->state_);
   server->registry_ = std::make_unique<NodeRegistryService>(*server->state_);
+  server->operator_ = std::make_unique<OperatorService>(*server->state_);
 
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, MutualTlsServerCredentials(server->state_->identity()), &port);
   builder.RegisterService(server->researcher_.get());
   builder.RegisterService(server->registry_.get());
+  builder.RegisterService(server->operator_.get());
   // Attach streams carry keystrokes: small messages, sent at once.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);

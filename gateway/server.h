@@ -1,6 +1,6 @@
 #pragma once
 
-// kura-gateway as a library: the mutual-TLS gRPC server carrying the Researcher and
+// kura-gateway as a library: the mutual-TLS gRPC server carrying the Researcher, Operator and
 // NodeRegistry services over one GatewayState. Used by gateway_main.cc and by tests.
 // Start, then Wait (until Shutdown from another thread). Thread-safe.
 
@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "gateway/gateway_state.h"
 #include "gateway/node_registry_service.h"
+#include "gateway/operator_service.h"
 #include "gateway/researcher_service.h"
 
 namespace kura::gateway {
@@ -38,6 +39,7 @@ class GatewayServer final {
   std::unique_ptr<GatewayState> state_;
   std::unique_ptr<ResearcherService> researcher_;
   std::unique_ptr<NodeRegistryService> registry_;
+  std::unique_ptr<OperatorService> operator_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };

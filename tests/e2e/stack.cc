@@ -201,9 +201,14 @@ std::unique_ptr<kura::v1::NodeRegistry::Stub> Stack::Registry(const TlsIdentity&
 }
 
 void Stack::AddResearcher(const std::string& user, const std::vector<std::string>& projects) {
+  AddUser(user, {gateway::Role::kResearcher}, projects);
+}
+
+void Stack::AddUser(const std::string& user, const std::vector<gateway::Role>& roles,
+                    const std::vector<std::string>& projects) {
   gateway::UserRecord record;
   record.name = user;
-  record.roles = {gateway::Role::kResearcher};
+  record.roles = roles;
   record.totp_secret = Value(gateway::NewTotpSecret(), "totp secret");
   record.created = absl::Now();
   Check(store_->CreateUser(record), "create user");

@@ -70,6 +70,9 @@ class Stack final {
 
   // A researcher with a TOTP secret, member of `projects` (created when missing).
   void AddResearcher(const std::string& user, const std::vector<std::string>& projects);
+  // A user with `roles` and a TOTP secret.
+  void AddUser(const std::string& user, const std::vector<gateway::Role>& roles,
+               const std::vector<std::string>& projects = {});
   // Registers `name` (class as given) at a directory made with a schema.json, and grants it
   // to `project` for [from, to).
   void AddGrantedSchema(const std::string& project, const std::string& name,

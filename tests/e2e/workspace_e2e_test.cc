@@ -5,6 +5,8 @@
 
 #include <sqlite3.h>
 
+#include <grpcpp/create_channel.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "common/child_process.h"
@@ -386,6 +388,55 @@ TEST_F(WorkspaceTest, HeartbeatClosesWorkspacesTheGatewayDoesNotKnowOrClosed) {
   EXPECT_EQ(std::vector<std::string>(answer.close_workspace_ids().begin(),
                                      answer.close_workspace_ids().end()),
             std::vector<std::string>{"ws-unknown"});
+}
+
+TEST_F(WorkspaceTest, OperatorsListCordonAndDrainNodesOthersAreRefused) {
+  stack_.AddUser("olga", {gateway::Role::kOperator});
+  const std::string alice = LoginAs(standard_, "alice");
+  kura::v1::Workspace workspace;
+  ASSERT_TRUE(Open(standard_, alice, "cancer-2026", {"claims"}, &workspace).ok());
+
+  auto researcher_context = CallContext(alice);
+  kura::v1::ListNodesResponse refused;
+  grpc::Status denied = kura::v1::Operator::NewStub(grpc::CreateChannel(
+                            stack_.address(), MutualTlsChannelCredentials(standard_)))
+                            ->ListNodes(researcher_context.get(), {}, &refused);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  const std::string olga = LoginAs(standard_, "olga");
+  auto operators = kura::v1::Operator::NewStub(
+      grpc::CreateChannel(stack_.address(), MutualTlsChannelCredentials(standard_)));
+  kura::v1::ListNodesResponse nodes;
+  auto list_context = CallContext(olga);
+  ASSERT_TRUE(operators->ListNodes(list_context.get(), {}, &nodes).ok());
+  ASSERT_EQ(nodes.nodes_size(), 1);
+  EXPECT_EQ(nodes.nodes(0).id(), "n1");
+  EXPECT_TRUE(nodes.nodes(0).healthy());
+  EXPECT_EQ(nodes.nodes(0).allocated().cpus(), 1.0);
+  ASSERT_EQ(nodes.nodes(0).workspace_ids_size(), 1);
+
+  kura::v1::DrainNodeRequest drain;
+  drain.set_node("n1");
+  kura::v1::DrainNodeResponse drained;
+  auto drain_context = CallContext(olga);
+  ASSERT_TRUE(operators->DrainNode(drain_context.get(), drain, &drained).ok());
+  ASSERT_EQ(drained.closed_workspace_ids_size(), 1);
+  EXPECT_EQ(drained.closed_workspace_ids(0), workspace.id());
+  std::vector<std::string> closed = node_->closed();
+  EXPECT_NE(std::find(closed.begin(), closed.end(), workspace.id()), closed.end());
+  kura::v1::Workspace another;
+  EXPECT_EQ(Open(standard_, alice, "cancer-2026", {"claims"}, &another).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  kura::v1::CordonNodeRequest uncordon;
+  uncordon.set_node("n1");
+  uncordon.set_cordoned(false);
+  kura::v1::CordonNodeResponse done;
+  auto cordon_context = CallContext(olga);
+  ASSERT_TRUE(operators->CordonNode(cordon_context.get(), uncordon, &done).ok());
+  EXPECT_TRUE(Open(standard_, alice, "cancer-2026", {"claims"}, &another).ok());
+  EXPECT_TRUE(Audited("node.drain", "ok"));
+  EXPECT_TRUE(Audited("nodes.list", "denied"));
 }
 
 TEST_F(WorkspaceTest, CordonedNodeTakesNoWorkspace) {
