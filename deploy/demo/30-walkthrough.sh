@@ -184,6 +184,12 @@ show timeout 300 "$kura" run -- python3 "/home/alice/analysis.py"
 show timeout 120 "$kura" run -- sh -c 'ls -l /data/claims; touch /data/claims/x 2>&1 || echo "(/data is read-only)"'
 show "$kura" outputs
 
+say "an interactive shell in the same workspace (fed from a pipe here; by hand, a terminal)"
+printf '$ printf %s | kura shell\n' "'ls /data /outputs\\nexit 3\\n'"
+code=0
+printf 'ls /data /outputs\nexit 3\n' | timeout 60 "$kura" shell || code=$?
+printf '\n(kura shell returned the shell'"'"'s exit code: %s)\n' "$code"
+
 say "refused: another researcher reaching alice's workspace by its id"
 KURA_CONFIG_DIR=$demo/terminal-bob "$kura" login bob --totp "$(python3 "$demo/totp.py" "$demo/bob.enrol")"
 refused env KURA_CONFIG_DIR="$demo/terminal-bob" timeout 60 "$kura" run --workspace "$workspace" -- cat /data/claims/claims.csv
