@@ -346,7 +346,7 @@ TEST_F(WorkspaceTest, GrantEndingClosesRunningWorkspaces) {
   ASSERT_TRUE(stack_.store().CreateProject({"short", "a short permit", now}).ok());
   ASSERT_TRUE(stack_.store().AddProjectMember("short", "alice").ok());
   stack_.AddGrantedSchema("short", "claims", DataClass::kAnonymized, now - absl::Hours(1),
-                          now + absl::Seconds(3));
+                          now + absl::Seconds(8));
   const std::string token = LoginAs(standard_, "alice");
   kura::v1::Workspace used;
   kura::v1::Workspace idle;
