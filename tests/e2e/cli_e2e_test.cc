@@ -2,6 +2,10 @@
 // this terminal's certificate, a real kura-gateway, and FakeNode behind it.
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -181,6 +185,62 @@ TEST_F(CliTest, WorkspaceRunOutputsAndTheExitCode) {
   EXPECT_EQ(nlohmann::json::parse(list.out).size(), 1u);
   KuraResult close = Kura({"workspace", "close"});
   EXPECT_EQ(close.exit_code, 0) << close.err;
+}
+
+// Reads the terminal's master side until `marker` appears (bounded); what was read.
+std::string ReadUntil(int master, const std::string& marker, absl::Duration timeout) {
+  std::string seen;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (seen.find(marker) == std::string::npos && absl::Now() < deadline) {
+    pollfd p{master, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buffer[4096];
+    ssize_t n = read(master, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    seen.append(buffer, static_cast<size_t>(n));
+  }
+  return seen;
+}
+
+TEST_F(CliTest, ShellInATerminalIsRawFollowsResizesAndPassesCtrlC) {
+  ASSERT_EQ(LogIn().exit_code, 0);
+  ASSERT_EQ(Kura({"workspace", "open", "cancer-2026", "--schema", "claims"}).exit_code, 0);
+  int master = -1;
+  int terminal = -1;
+  winsize size{};
+  size.ws_row = 40;
+  size.ws_col = 100;
+  ASSERT_EQ(openpty(&master, &terminal, nullptr, nullptr, &size), 0);
+  UniqueFd master_fd(master);
+  UniqueFd terminal_fd(terminal);
+  ChildProcess::Options options;
+  options.stdin_fd = terminal;
+  options.stdout_fd = terminal;
+  options.stderr_fd = terminal;
+  absl::StatusOr<ChildProcess> shell =
+      ChildProcess::Spawn({KURA_CLI_BIN, "--config-dir", config_dir_, "shell"}, options);
+  ASSERT_TRUE(shell.ok()) << shell.status();
+  EXPECT_THAT(ReadUntil(master, "40x100", absl::Seconds(20)), HasSubstr("attached to"));
+
+  size.ws_row = 50;
+  size.ws_col = 120;
+  ASSERT_EQ(ioctl(master, TIOCSWINSZ, &size), 0);
+  ASSERT_TRUE(shell->Signal(SIGWINCH).ok());
+  EXPECT_THAT(ReadUntil(master, "resized 50x120", absl::Seconds(20)), HasSubstr("resized"));
+
+  // In raw mode Ctrl-C is a byte for the workload (which ends with 130), not a signal to kura.
+  ASSERT_EQ(write(master, "\x03", 1), 1);
+  std::optional<ExitStatus> exit;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!exit.has_value() && absl::Now() < deadline) {
+    ReadUntil(master, "\n", absl::Milliseconds(100));  // keep the terminal drained
+    absl::StatusOr<std::optional<ExitStatus>> ended = shell->TryWait();
+    ASSERT_TRUE(ended.ok());
+    exit = *ended;
+  }
+  ASSERT_TRUE(exit.has_value()) << "kura shell did not end after Ctrl-C (not in raw mode?)";
+  EXPECT_FALSE(exit->signaled);
+  EXPECT_EQ(exit->ShellCode(), 130);
 }
 
 TEST_F(CliTest, AfterLogoutCommandsSayToLogIn) {
