@@ -171,6 +171,9 @@ absl::Status Supervisor::LaunchOnce(const v1::SandboxSpec& spec, const sandbox::
   watchdog.join();
   if (!launched.ok()) return launched.status();
   sandbox_.emplace(*std::move(launched));
+  // For the agent to find a sandbox whose supervisor died (WorkspaceHost::Prepare).
+  (void)WriteFileAtomically(options_.dirs.SandboxPidFile(id()),
+                            absl::StrCat(sandbox_->pid(), "\n"));
   return AwaitInit();
 }
 

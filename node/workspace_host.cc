@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,9 +11,11 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "google/protobuf/util/json_util.h"
@@ -51,7 +54,47 @@ absl::Status WorkspaceHost::Prepare() {
     }
     ::closedir(d);
   }
+  ReapOrphanedSandboxes();
   return absl::OkStatus();
+}
+
+bool WorkspaceHost::IsOurProcess(const std::string& pid_file, const std::string& id) const {
+  auto pid_text = ReadSmallFile(pid_file);
+  int pid;
+  if (!pid_text.ok() || !absl::SimpleAtoi(absl::StripAsciiWhitespace(*pid_text), &pid) ||
+      pid <= 1) {
+    return false;
+  }
+  // The sandbox's init is a clone of the supervisor: both carry its command line. Matching it
+  // keeps a reused pid from being mistaken for ours.
+  auto cmdline = ReadSmallFile(absl::StrCat("/proc/", pid, "/cmdline"));
+  std::string expected = absl::StrCat(std::string("--workspace\0", 12), id, std::string("\0", 1),
+                                      std::string("--state\0", 8), options_.dirs.state);
+  return cmdline.ok() && absl::StrContains(*cmdline, expected);
+}
+
+void WorkspaceHost::ReapOrphanedSandboxes() {
+  DIR* d = ::opendir((options_.dirs.state + "/workspaces").c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> ids;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') ids.push_back(e->d_name);
+  }
+  ::closedir(d);
+  for (const std::string& id : ids) {
+    if (!ValidateName("workspace id", id).ok() || Connect(id).ok()) continue;
+    if (ReadSmallFile(options_.dirs.ClosedFile(id)).ok()) continue;
+    if (IsOurProcess(options_.dirs.PidFile(id), id)) continue;            // still starting
+    if (!ReadSmallFile(options_.dirs.SandboxPidFile(id)).ok()) continue;  // never launched
+    // The supervisor is gone but its sandbox may not be: killing the init of its PID namespace
+    // ends every process in it.
+    if (IsOurProcess(options_.dirs.SandboxPidFile(id), id)) {
+      int pid = std::atoi(ReadSmallFile(options_.dirs.SandboxPidFile(id))->c_str());
+      KURA_LOG(Warning) << "workspace " << id << ": supervisor gone, killing its sandbox " << pid;
+      ::kill(pid, SIGKILL);
+    }
+    (void)WriteFileAtomically(options_.dirs.ClosedFile(id), "its supervisor ended unexpectedly\n");
+  }
 }
 
 absl::StatusOr<UniqueFd> WorkspaceHost::Connect(const std::string& id) {

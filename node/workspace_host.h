@@ -67,6 +67,11 @@ class WorkspaceHost final {
   absl::Status CreateDirectories(const v1::NodeOpenWorkspaceRequest& request);
   absl::Status StartSupervisor(const std::string& id);
   absl::Status AwaitReady(const std::string& id);
+  // Workspaces whose supervisor died (killed, OOM) without closing them: their sandbox is killed
+  // and they are marked closed. Called by Prepare.
+  void ReapOrphanedSandboxes();
+  // Whether the pid in `pid_file` is alive and is workspace `id`'s supervisor or sandbox init.
+  bool IsOurProcess(const std::string& pid_file, const std::string& id) const;
 
   const Options options_;
   absl::Mutex open_mu_;  // one Open at a time: two opens of one id must not race

@@ -16,6 +16,7 @@ namespace kura::node {
 //   <state>/workspaces/<id>/ctl/         /.kura inside: kura-workspace-init's socket
 //   <state>/workspaces/<id>/closed       present once the workspace was closed (and why)
 //   <state>/workspaces/<id>/failed       why the supervisor could not start it
+//   <state>/workspaces/<id>/supervisor.pid, sandbox.pid  the supervisor and the sandbox's init
 //   <state>/homes/<project>/<user>/      /home/<user> inside, kept across workspaces
 //   <run>/workspaces/<id>.sock           the supervisor's socket (0600, root only)
 // A plain value; thread-safe to share once built.
@@ -33,6 +34,9 @@ struct NodeDirs {
   std::string FailedFile(const std::string& id) const { return WorkspaceDir(id) + "/failed"; }
   std::string LogFile(const std::string& id) const { return WorkspaceDir(id) + "/supervisor.log"; }
   std::string PidFile(const std::string& id) const { return WorkspaceDir(id) + "/supervisor.pid"; }
+  std::string SandboxPidFile(const std::string& id) const {
+    return WorkspaceDir(id) + "/sandbox.pid";
+  }
   std::string HomeDir(const std::string& project, const std::string& user) const {
     return state + "/homes/" + project + "/" + user;
   }

@@ -15,13 +15,13 @@ using ::kura::testing::StatusIs;
 
 TEST(WorkspaceNamesTest, OnlyPlainPathComponents) {
   struct Case {
-    const char* name;
+    std::string name;
     bool ok;
   } cases[] = {{"ws-1", true},     {"alice.b_c", true},
                {"", false},        {"..", false},
                {".hidden", false}, {"-rf", false},
                {"a/b", false},     {"a b", false},
-               {"ü", false},       {std::string(65, 'a').c_str(), false}};
+               {"ü", false},       {std::string(65, 'a'), false}};
   for (const Case& c : cases) EXPECT_EQ(ValidateName("user", c.name).ok(), c.ok) << c.name;
 }
 

@@ -1,12 +1,15 @@
 // End to end: a real kura-node over mutual TLS, real supervisors and sandboxes.
 
 #include <dirent.h>
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "common/child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/node/node_test_env.h"
@@ -217,6 +220,23 @@ TEST_F(NodeAgentTest, CloseKillsEverythingInTheWorkspace) {
   EXPECT_TRUE(Eventually([] { return !AnyProcessOf(101206); }));
   auto after = RunJob(stub_.get(), "ws-close", {"true"});
   EXPECT_EQ(after.status.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(NodeAgentTest, SandboxOfAKilledSupervisorIsKilledWhenTheAgentStarts) {
+  Open("ws-orphan", 1209);
+  auto bg = RunJob(stub_.get(), "ws-orphan", {"sh", "-c", "sleep 1000 >/dev/null 2>&1 & echo ok"});
+  ASSERT_EQ(bg.out, "ok\n");
+  std::string dir = env_->state() + "/workspaces/ws-orphan";
+  pid_t supervisor = std::stoi(ReadFile(dir + "/supervisor.pid"));
+  auto pidfd = PidfdOpen(supervisor);
+  ASSERT_TRUE(pidfd.ok());
+  ::kill(supervisor, SIGKILL);
+  pollfd p{pidfd->get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 30000), 1);
+  env_->StopNode();
+  env_->StartNode();
+  EXPECT_TRUE(Eventually([] { return !AnyProcessOf(101209); }));
+  EXPECT_THAT(ReadFile(dir + "/closed"), HasSubstr("supervisor ended"));
 }
 
 TEST_F(NodeAgentTest, IdleTimeoutClosesTheWorkspace) {
