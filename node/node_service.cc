@@ -77,6 +77,87 @@ bool ReadAvailable(int fd, std::string* out) {
   return true;
 }
 
+using AttachStream = grpc::ServerReaderWriter<v1::AttachOutput, v1::AttachInput>;
+
+// Client to terminal: keystrokes, window sizes and signals, until the client half-closes or
+// goes away; then signals `input_done` (an eventfd).
+void ForwardClientInput(AttachStream* stream, int master, int input_done) {
+  v1::AttachInput in;
+  while (stream->Read(&in)) {
+    if (in.has_stdin()) {
+      if (!WriteAll(master, in.stdin())) break;
+    } else if (in.has_resize()) {
+      winsize ws{};
+      ws.ws_row = in.resize().rows();
+      ws.ws_col = in.resize().cols();
+      ::ioctl(master, TIOCSWINSZ, &ws);
+    } else if (in.has_signal()) {
+      int sig = in.signal();
+      if (sig == SIGINT || sig == SIGQUIT || sig == SIGTSTP || sig == SIGTERM || sig == SIGHUP ||
+          sig == SIGKILL || sig == SIGCONT || sig == SIGWINCH) {
+        ::ioctl(master, TIOCSIG, sig);  // to the terminal's foreground process group
+      }
+    }
+  }
+  uint64_t one = 1;
+  (void)::write(input_done, &one, sizeof(one));
+}
+
+struct TerminalEnd {
+  grpc::Status status;
+  bool input_ended = false;
+};
+
+// Terminal to client until the process exits (its last output and then its exit code are
+// sent), the client stops sending, or the supervisor says the shell was taken over or the
+// workspace closed.
+TerminalEnd RelayTerminalOutput(AttachStream* stream, int master, int conn, int input_done) {
+  TerminalEnd end;
+  bool master_open = true;
+  while (true) {
+    pollfd pfds[3] = {
+        {master_open ? master : -1, POLLIN, 0}, {conn, POLLIN, 0}, {input_done, POLLIN, 0}};
+    if (::poll(pfds, 3, -1) < 0 && errno != EINTR) return end;
+    if (pfds[0].revents) {
+      char buf[65536];
+      ssize_t n = ::read(master, buf, sizeof(buf));
+      if (n > 0) {
+        v1::AttachOutput out;
+        out.set_data(buf, n);
+        if (!stream->Write(out)) return end;
+      } else if (n == 0 || errno != EINTR) {
+        master_open = false;  // EIO: every process of the terminal closed it
+      }
+    }
+    if (pfds[1].revents) {
+      Record r;
+      if (ReceiveRecord(conn, &r) != 0 || (r.kind() != "exit" && r.kind() != "detached")) {
+        end.status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the workspace was closed");
+        return end;
+      }
+      if (r.kind() == "detached") {
+        end.status = grpc::Status(grpc::StatusCode::ABORTED, "the shell was attached elsewhere");
+        return end;
+      }
+      // What the process wrote before it ended is in the terminal's buffer already.
+      std::string chunk;
+      while (master_open && ReadAvailable(master, &chunk) && !chunk.empty()) {
+        v1::AttachOutput out;
+        out.set_data(chunk);
+        stream->Write(out);
+        chunk.clear();
+      }
+      v1::AttachOutput out;
+      out.set_exit_code(std::atoi(r.field(1).c_str()));
+      stream->Write(out);
+      return end;
+    }
+    if (pfds[2].revents) {
+      end.input_ended = true;
+      return end;
+    }
+  }
+}
 }  // namespace
 
 v1::Resources MachineCapacity() {
@@ -167,84 +248,14 @@ grpc::Status NodeAgentService::Attach(
   if (!input_done) return ToGrpc(ErrnoError("eventfd"));
 
   // Client to terminal on a thread of its own: gRPC's Read blocks.
-  std::thread input([&] {
-    v1::AttachInput in;
-    while (stream->Read(&in)) {
-      if (in.has_stdin()) {
-        if (!WriteAll(master.get(), in.stdin())) break;
-      } else if (in.has_resize()) {
-        winsize ws{};
-        ws.ws_row = in.resize().rows();
-        ws.ws_col = in.resize().cols();
-        ::ioctl(master.get(), TIOCSWINSZ, &ws);
-      } else if (in.has_signal()) {
-        int sig = in.signal();
-        if (sig == SIGINT || sig == SIGQUIT || sig == SIGTSTP || sig == SIGTERM || sig == SIGHUP ||
-            sig == SIGKILL || sig == SIGCONT || sig == SIGWINCH) {
-          ::ioctl(master.get(), TIOCSIG, sig);  // to the terminal's foreground process group
-        }
-      }
-    }
-    uint64_t one = 1;
-    (void)::write(input_done.get(), &one, sizeof(one));
-  });
-
-  // Terminal to client until the process exits, the client goes away or another attach takes
-  // the shell over.
-  bool exited = false, input_ended = false;
-  int exit_code = 0;
-  grpc::Status result = grpc::Status::OK;
-  bool master_open = true;
-  while (!exited && !input_ended) {
-    pollfd pfds[3] = {{master_open ? master.get() : -1, POLLIN, 0},
-                      {conn.get(), POLLIN, 0},
-                      {input_done.get(), POLLIN, 0}};
-    if (::poll(pfds, 3, -1) < 0 && errno != EINTR) break;
-    if (pfds[0].revents) {
-      char buf[65536];
-      ssize_t n = ::read(master.get(), buf, sizeof(buf));
-      if (n > 0) {
-        v1::AttachOutput out;
-        out.set_data(buf, n);
-        if (!stream->Write(out)) break;
-      } else if (n == 0 || errno != EINTR) {
-        master_open = false;  // EIO: every process of the terminal closed it
-      }
-    }
-    if (pfds[1].revents) {
-      Record r;
-      if (ReceiveRecord(conn.get(), &r) == 0 && r.kind() == "exit") {
-        exited = true;
-        exit_code = std::atoi(r.field(1).c_str());
-      } else if (r.kind() == "detached") {
-        result = grpc::Status(grpc::StatusCode::ABORTED, "the shell was attached elsewhere");
-        break;
-      } else {
-        result = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the workspace was closed");
-        break;
-      }
-    }
-    if (pfds[2].revents) input_ended = true;
-  }
-  if (exited) {
-    // What the process wrote before it ended is in the terminal's buffer already.
-    std::string chunk;
-    while (master_open && ReadAvailable(master.get(), &chunk) && !chunk.empty()) {
-      v1::AttachOutput out;
-      out.set_data(chunk);
-      stream->Write(out);
-      chunk.clear();
-    }
-    v1::AttachOutput out;
-    out.set_exit_code(exit_code);
-    stream->Write(out);
-  }
+  std::thread input([&] { ForwardClientInput(stream, master.get(), input_done.get()); });
+  TerminalEnd end = RelayTerminalOutput(stream, master.get(), conn.get(), input_done.get());
   // The client half-closes after the exit code (or detaches by half-closing); give it a moment,
   // then cancel so the input thread's Read returns.
   pollfd p{input_done.get(), POLLIN, 0};
-  if (!input_ended && ::poll(&p, 1, 5000) <= 0) context->TryCancel();
+  if (!end.input_ended && ::poll(&p, 1, 5000) <= 0) context->TryCancel();
   input.join();
-  return result;
+  return end.status;
 }
 
 grpc::Status NodeAgentService::RunJob(grpc::ServerContext* context, const v1::JobRequest* request,
