@@ -88,6 +88,9 @@ class Supervisor {
   void Attach(UniqueFd conn, const Record& request);
   void Job(UniqueFd conn, const Record& request);
   void Shutdown(const std::string& reason);
+  void EndShell();
+  void RelayExits(const std::vector<pollfd>& pfds, size_t at);
+  void ServePending(const std::vector<pollfd>& pfds, size_t first);
   bool Active() const { return attached_.valid() || !relays_.empty(); }
 
   const SupervisorOptions& options_;
@@ -313,6 +316,54 @@ void Supervisor::Shutdown(const std::string& reason) {
   done_ = true;
 }
 
+// The shell ended (or init went away): the attached agent gets its exit code.
+void Supervisor::EndShell() {
+  Record r;
+  std::string code = "255";
+  if (ReceiveRecord(shell_conn_.get(), &r) == 0 && r.kind() == "exit") code = r.field(1);
+  if (attached_) SendRecord(attached_.get(), {"exit", code});
+  shell_conn_.Reset();
+  shell_master_.Reset();
+  attached_.Reset();
+  Touch();
+}
+
+// Relays init's exit reports to the agent; `pfds[at]` onwards are the relays' pairs in order.
+void Supervisor::RelayExits(const std::vector<pollfd>& pfds, size_t at) {
+  for (auto it = relays_.begin(); it != relays_.end(); at += 2) {
+    bool ended = false;
+    if (pfds[at].revents) {
+      Record r;
+      std::string code = "255";
+      if (ReceiveRecord(it->init_conn.get(), &r) == 0 && r.kind() == "exit") code = r.field(1);
+      SendRecord(it->node_conn.get(), {"exit", code});
+      ended = true;
+    } else if (pfds[at + 1].revents) {
+      ended = true;  // the agent went away: closing init's connection kills the process
+    }
+    if (ended) {
+      it = relays_.erase(it);
+      Touch();
+    } else {
+      ++it;
+    }
+  }
+}
+
+// Serves the agent's connections whose request arrived; `pfds[first]` onwards are pending_.
+void Supervisor::ServePending(const std::vector<pollfd>& pfds, size_t first) {
+  std::vector<UniqueFd> waiting;
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    if (!pfds[first + i].revents) {
+      waiting.push_back(std::move(pending_[i]));
+      continue;
+    }
+    Serve(std::move(pending_[i]));
+    if (done_) return;
+  }
+  pending_ = std::move(waiting);
+}
+
 int Supervisor::Run() {
   if (absl::Status s = Start(); !s.ok()) {
     KURA_LOG(Error) << "workspace " << id() << ": " << s;
@@ -361,49 +412,15 @@ int Supervisor::Run() {
         break;
       }
     }
-    if (pfds[2].revents) {  // the shell ended (or init went away)
-      Record r;
-      std::string code = "255";
-      if (ReceiveRecord(shell_conn_.get(), &r) == 0 && r.kind() == "exit") code = r.field(1);
-      if (attached_) SendRecord(attached_.get(), {"exit", code});
-      shell_conn_.Reset();
-      shell_master_.Reset();
-      attached_.Reset();
-      Touch();
+    if (pfds[2].revents) {
+      EndShell();
     } else if (pfds[3].revents) {  // the agent detached
       attached_.Reset();
       Touch();
     }
-    size_t at = first_pending + pending_.size();
-    for (auto it = relays_.begin(); it != relays_.end(); at += 2) {
-      bool ended = false;
-      if (pfds[at].revents) {
-        Record r;
-        std::string code = "255";
-        if (ReceiveRecord(it->init_conn.get(), &r) == 0 && r.kind() == "exit") code = r.field(1);
-        SendRecord(it->node_conn.get(), {"exit", code});
-        ended = true;
-      } else if (pfds[at + 1].revents) {
-        ended = true;  // the agent went away: closing init's connection kills the process
-      }
-      if (ended) {
-        it = relays_.erase(it);
-        Touch();
-      } else {
-        ++it;
-      }
-    }
-    std::vector<UniqueFd> waiting;
-    for (size_t i = 0; i < pending_.size(); ++i) {
-      if (pfds[first_pending + i].revents) {
-        Serve(std::move(pending_[i]));
-        if (done_) break;
-      } else {
-        waiting.push_back(std::move(pending_[i]));
-      }
-    }
+    RelayExits(pfds, first_pending + pending_.size());
+    ServePending(pfds, first_pending);
     if (done_) break;
-    pending_ = std::move(waiting);
     if (pfds[0].revents & POLLIN) {
       UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (conn) pending_.push_back(std::move(conn));
