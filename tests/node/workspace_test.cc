@@ -113,6 +113,17 @@ TEST_F(NodeAgentTest, SchemaIsReadOnlyAndNothingOfTheHostIsVisible) {
   EXPECT_NE(look.exit_code, 0) << "the node's state directory is visible inside";
   auto id = RunJob(stub_.get(), "ws-ro", {"id", "-u"});
   EXPECT_EQ(id.out, "1203\n");
+  auto home = RunJob(stub_.get(), "ws-ro", {"sh", "-c", "echo $HOME $(pwd) $USER"});
+  EXPECT_EQ(home.out, "/home/alice /home/alice alice\n");
+  // No network: not even the node agent's own port on the host's loopback.
+  auto connect = RunJob(stub_.get(), "ws-ro",
+                        {"python3", "-c",
+                         "import socket; socket.create_connection(('127.0.0.1', " +
+                             std::to_string(env_->port()) + "), timeout=5)"});
+  EXPECT_NE(connect.exit_code, 0);
+  // Refused by the seccomp filter (no inet sockets at all) or by the empty network namespace.
+  EXPECT_THAT(connect.err,
+              ::testing::AnyOf(HasSubstr("PermissionError"), HasSubstr("ConnectionRefused")));
 }
 
 TEST_F(NodeAgentTest, ChangedSchemaManifestIsRefused) {
