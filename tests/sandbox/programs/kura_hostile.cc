@@ -12,8 +12,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/keyctl.h>
 #include <linux/reboot.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
@@ -157,6 +159,27 @@ Verdict CloneUserNs(const char*) {
   return MustFail("clone(CLONE_NEWUSER)", pid);
 }
 
+// clone3 carries its flags in memory, out of a filter's sight: it must not be a way around the
+// checked flags of clone.
+Verdict Clone3UserNs(const char*) {
+  struct {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+  } args = {CLONE_NEWUSER, 0, 0, 0, SIGCHLD, 0, 0, 0};
+  const long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) _exit(0);
+  if (pid > 0) waitpid(static_cast<pid_t>(pid), nullptr, 0);
+  return MustFail("clone3(CLONE_NEWUSER)", pid);
+}
+
+// A listener of its own would let the workload answer (and so allow) its own refused calls.
+Verdict SeccompOwnListener(const char*) {
+  // The filter itself allows everything, so that should it be accepted nothing here hangs.
+  sock_filter allow_all = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  sock_fprog prog{1, &allow_all};
+  return MustFail("seccomp(NEW_LISTENER)", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                                   SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
+}
+
 Verdict PtraceTraceme(const char*) {
   return MustFail("ptrace(PTRACE_TRACEME)", syscall(SYS_ptrace, 0, 0, 0, 0));
 }
@@ -268,6 +291,23 @@ Verdict Symlink(const char* host_path) {
     return Escaped("symlink through /proc/1/root readable");
   }
   return Contained("symlinks resolve inside the sandbox: " + Err("open", errno));
+}
+
+// "Shocker": a file handle opens any inode of the filesystem behind a mount, whatever the mount
+// tree shows.
+Verdict OpenByHandle(const char*) {
+  struct {
+    unsigned int handle_bytes;
+    int handle_type;
+    unsigned char f_handle[128];
+  } handle = {128, 0, {}};
+  int mount_id = 0;
+  const long named = syscall(SYS_name_to_handle_at, AT_FDCWD, "/", &handle, &mount_id, 0);
+  const int named_errno = errno;
+  const long opened = syscall(SYS_open_by_handle_at, AT_FDCWD, &handle, O_RDONLY);
+  if (opened >= 0) return Escaped("open_by_handle_at succeeded");
+  return Contained(Err("name_to_handle_at", named < 0 ? named_errno : 0) + ", " +
+                   Err("open_by_handle_at", errno));
 }
 
 Verdict ReadShadow(const char*) {
@@ -549,6 +589,8 @@ constexpr Attempt kAttempts[] = {
     {"chroot_escape", "host_path", ChrootEscape},
     {"userns_unshare", "none", UnshareUserNs},
     {"userns_clone", "none", CloneUserNs},
+    {"userns_clone3", "none", Clone3UserNs},
+    {"seccomp_own_listener", "none", SeccompOwnListener},
     {"ptrace_traceme", "none", PtraceTraceme},
     {"ptrace_attach", "none", PtraceAttachSibling},
     {"process_vm_readv", "none", ProcessVmReadv},
@@ -577,6 +619,7 @@ constexpr Attempt kAttempts[] = {
     {"secret_fd", "fd", SecretFd},
     {"leaked_fds", "none", LeakedFds},
     {"secret_env", "env", SecretEnv},
+    {"open_by_handle", "none", OpenByHandle},
     {"read_shadow", "none", ReadShadow},
     {"kernel_module", "none", KernelModule},
     {"kexec", "none", Kexec},
