@@ -113,9 +113,7 @@ class HostileTest : public ::testing::TestWithParam<Attack> {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (CI runs as root)";
-    // Not under /tmp: kura-sandbox assembles the new root on a tmpfs over /tmp in its own mount
-    // namespace, which hides bind sources there.
-    std::string dir = "/var/tmp/kura-hostile-XXXXXX";
+    std::string dir = "/tmp/kura-hostile-XXXXXX";
     ASSERT_NE(mkdtemp(dir.data()), nullptr) << strerror(errno);
     root_ = dir;
     // The sandbox runs as an unprivileged host uid: it may traverse and read, nothing more.
