@@ -22,6 +22,8 @@
 #include "common/tls.h"
 #include "gateway/pki.h"
 #include "node/outputs.h"
+#include "node/snapshot.h"
+#include "disclosure/report.h"
 #include "node/upload.h"
 
 namespace kura::node {
@@ -383,6 +385,37 @@ grpc::Status NodeAgentService::ListOutputs(grpc::ServerContext* context,
   auto files = ListOutputFiles(host_->dirs().OutputsDir(request->workspace_id()));
   if (!files.ok()) return ToGrpc(files.status());
   for (v1::OutputFile& f : *files) *response->add_files() = std::move(f);
+  return grpc::Status::OK;
+}
+
+grpc::Status NodeAgentService::SnapshotOutputs(grpc::ServerContext* context,
+                                               const v1::NodeSnapshotRequest* request,
+                                               v1::NodeSnapshotResponse* response) {
+  if (grpc::Status s = Authorize(context); !s.ok()) return s;
+  auto known = ReadOpenRequest(host_->dirs(), request->workspace_id());
+  if (!known.ok()) return ToGrpc(known.status());
+  auto policy = disclosure::NamedPolicy(request->policy().empty() ? "acro-default"
+                                                                   : request->policy());
+  if (!policy.ok()) return ToGrpc(absl::InvalidArgumentError(policy.status().message()));
+  std::vector<std::string> paths(request->paths().begin(), request->paths().end());
+  auto snapshot = SnapshotOutputFiles(host_->dirs().OutputsDir(request->workspace_id()),
+                                      host_->dirs().SnapshotsDir(), paths, *policy);
+  if (!snapshot.ok()) return ToGrpc(snapshot.status());
+  std::vector<v1::MountSchema> schemas(known->schemas().begin(), known->schemas().end());
+  std::vector<v1::TableSpecDocument> specs(request->specs().begin(), request->specs().end());
+  std::vector<v1::SchemaIdentity> identities;
+  auto report = CheckSnapshot(*snapshot, schemas, specs, *policy, &identities);
+  if (!report.ok()) return ToGrpc(report.status());
+  response->set_snapshot_id(snapshot->id);
+  for (v1::OutputFile& f : snapshot->files) *response->add_files() = std::move(f);
+  response->set_report_json(disclosure::FormatReportJson(*report));
+  response->set_verdict(std::string(disclosure::VerdictName(report->OverallVerdict())));
+  response->set_policy_name(report->policy_name);
+  response->set_policy_sha256(report->policy_sha256);
+  response->set_checker_version(disclosure::kCheckerVersion);
+  for (v1::SchemaIdentity& id : identities) *response->add_schemas() = std::move(id);
+  KURA_LOG(Info) << "workspace " << request->workspace_id() << ": snapshot " << snapshot->id
+                 << " of " << paths.size() << " files, verdict " << response->verdict();
   return grpc::Status::OK;
 }
 

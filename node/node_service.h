@@ -40,6 +40,8 @@ class NodeAgentService final : public v1::NodeAgent::Service {
                       v1::UploadResult* response) override;
   grpc::Status ListOutputs(grpc::ServerContext* context, const v1::NodeListOutputsRequest* request,
                            v1::NodeListOutputsResponse* response) override;
+  grpc::Status SnapshotOutputs(grpc::ServerContext* context, const v1::NodeSnapshotRequest* request,
+                               v1::NodeSnapshotResponse* response) override;
 
  private:
   grpc::Status Authorize(grpc::ServerContext* context);

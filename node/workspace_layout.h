@@ -18,6 +18,7 @@ namespace kura::node {
 //   <state>/workspaces/<id>/failed       why the supervisor could not start it
 //   <state>/workspaces/<id>/supervisor.pid, sandbox.pid  the supervisor and the sandbox's init
 //   <state>/homes/<project>/<user>/      /home/<user> inside, kept across workspaces
+//   <state>/snapshots/<sha256>/files/  export snapshots: root-owned, 0400, never mounted anywhere
 //   <run>/workspaces/<id>.sock           the supervisor's socket (0600, root only)
 // A plain value; thread-safe to share once built.
 struct NodeDirs {
@@ -40,6 +41,7 @@ struct NodeDirs {
   std::string HomeDir(const std::string& project, const std::string& user) const {
     return state + "/homes/" + project + "/" + user;
   }
+  std::string SnapshotsDir() const { return state + "/snapshots"; }
   std::string SocketDir() const { return run + "/workspaces"; }
   std::string SupervisorSocket(const std::string& id) const {
     return SocketDir() + "/" + id + ".sock";
