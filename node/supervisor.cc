@@ -174,9 +174,13 @@ absl::Status Supervisor::LaunchOnce(const v1::SandboxSpec& spec, const sandbox::
   watchdog.join();
   if (!launched.ok()) return launched.status();
   sandbox_.emplace(*std::move(launched));
-  // For the agent to find a sandbox whose supervisor died (WorkspaceHost::Prepare).
-  (void)WriteFileAtomically(options_.dirs.SandboxPidFile(id()),
-                            absl::StrCat(sandbox_->pid(), "\n"));
+  // For the agent to find a sandbox whose supervisor died (WorkspaceHost::Prepare): the init's
+  // pid and start time, which together name it even once the pid is reused.
+  auto start_time = ProcessStartTime(sandbox_->pid());
+  if (start_time.ok()) {
+    (void)WriteFileAtomically(options_.dirs.SandboxPidFile(id()),
+                              absl::StrCat(sandbox_->pid(), " ", *start_time, "\n"));
+  }
   return AwaitInit();
 }
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -65,12 +66,28 @@ bool WorkspaceHost::IsOurProcess(const std::string& pid_file, const std::string&
       pid <= 1) {
     return false;
   }
-  // The sandbox's init is a clone of the supervisor: both carry its command line. Matching it
-  // keeps a reused pid from being mistaken for ours.
+  // Matching the supervisor's command line keeps a reused pid from being mistaken for ours.
   auto cmdline = ReadSmallFile(absl::StrCat("/proc/", pid, "/cmdline"));
   std::string expected = absl::StrCat(std::string("--workspace\0", 12), id, std::string("\0", 1),
                                       std::string("--state\0", 8), options_.dirs.state);
   return cmdline.ok() && absl::StrContains(*cmdline, expected);
+}
+
+int WorkspaceHost::OurSandboxInit(const std::string& pid_file) const {
+  // "<pid> <start time>": the init hides the supervisor's command line from the sandbox, so it is
+  // recognised by its start time instead.
+  auto text = ReadSmallFile(pid_file);
+  if (!text.ok()) return 0;
+  std::vector<std::string> parts =
+      absl::StrSplit(absl::StripAsciiWhitespace(*text), ' ', absl::SkipEmpty());
+  int pid = 0;
+  uint64_t recorded = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &pid) ||
+      !absl::SimpleAtoi(parts[1], &recorded) || pid <= 1) {
+    return 0;
+  }
+  auto start_time = ProcessStartTime(pid);
+  return start_time.ok() && *start_time == recorded ? pid : 0;
 }
 
 void WorkspaceHost::ReapOrphanedSandboxes() {
@@ -88,8 +105,7 @@ void WorkspaceHost::ReapOrphanedSandboxes() {
     if (!ReadSmallFile(options_.dirs.SandboxPidFile(id)).ok()) continue;  // never launched
     // The supervisor is gone but its sandbox may not be: killing the init of its PID namespace
     // ends every process in it.
-    if (IsOurProcess(options_.dirs.SandboxPidFile(id), id)) {
-      int pid = std::atoi(ReadSmallFile(options_.dirs.SandboxPidFile(id))->c_str());
+    if (int pid = OurSandboxInit(options_.dirs.SandboxPidFile(id)); pid > 1) {
       KURA_LOG(Warning) << "workspace " << id << ": supervisor gone, killing its sandbox " << pid;
       ::kill(pid, SIGKILL);
     }

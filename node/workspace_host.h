@@ -70,8 +70,11 @@ class WorkspaceHost final {
   // Workspaces whose supervisor died (killed, OOM) without closing them: their sandbox is killed
   // and they are marked closed. Called by Prepare.
   void ReapOrphanedSandboxes();
-  // Whether the pid in `pid_file` is alive and is workspace `id`'s supervisor or sandbox init.
+  // Whether the pid in `pid_file` is alive and is workspace `id`'s supervisor.
   bool IsOurProcess(const std::string& pid_file, const std::string& id) const;
+  // The pid of the sandbox init recorded in `pid_file` ("<pid> <start time>") when that very
+  // process is still alive; 0 otherwise.
+  int OurSandboxInit(const std::string& pid_file) const;
 
   const Options options_;
   absl::Mutex open_mu_;  // one Open at a time: two opens of one id must not race

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
@@ -50,6 +52,22 @@ absl::StatusOr<v1::NodeOpenWorkspaceRequest> NormalizeOpenRequest(
 }
 
 uint32_t HostIdOf(uint32_t uid) { return kSandboxHostIdBase + uid; }
+
+absl::StatusOr<uint64_t> ProcessStartTime(int pid) {
+  KURA_ASSIGN_OR_RETURN(std::string stat, ReadSmallFile(absl::StrCat("/proc/", pid, "/stat")));
+  // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+  const size_t name_end = stat.rfind(')');
+  if (name_end == std::string::npos || name_end + 2 >= stat.size()) {
+    return absl::InternalError(absl::StrCat("/proc/", pid, "/stat: no command name"));
+  }
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(name_end + 2), ' ');
+  constexpr size_t kStartTime = 22 - 3;  // fields[0] is field 3
+  uint64_t start_time = 0;
+  if (fields.size() <= kStartTime || !absl::SimpleAtoi(fields[kStartTime], &start_time)) {
+    return absl::InternalError(absl::StrCat("/proc/", pid, "/stat: no start time"));
+  }
+  return start_time;
+}
 
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));

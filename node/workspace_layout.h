@@ -82,6 +82,11 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
 // Reads a whole (small) file.
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path);
 
+// The start time of process `pid` (field 22 of /proc/<pid>/stat, in clock ticks since boot):
+// with the pid, it names one process for good, even after the pid is reused. NotFound when no
+// such process exists.
+absl::StatusOr<uint64_t> ProcessStartTime(int pid);
+
 // mkdir -p with `mode` for the created directories; an existing directory is kept.
 absl::Status MakeDirs(const std::string& path, unsigned mode);
 

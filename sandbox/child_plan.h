@@ -36,6 +36,14 @@ struct ChildPlan {
   std::vector<char*> envp;  // null-terminated, pointing into env_storage
 
   std::shared_ptr<const SeccompProgram> seccomp;  // null: no filter
+
+  // Where the launcher's argv and environment strings lie ([start, end) as /proc/self/stat
+  // gives them). The init is a copy of the launcher and its /proc/1/cmdline is readable inside
+  // the sandbox, so it overwrites them: the host paths and secrets they hold must not show.
+  uintptr_t launcher_args_start = 0;
+  uintptr_t launcher_args_end = 0;
+  uintptr_t launcher_env_start = 0;
+  uintptr_t launcher_env_end = 0;
 };
 
 // Runs in the child of clone3 as PID 1 of the new PID namespace: carries out the setup steps in

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "sandbox/child_plan.h"
 #include "sandbox/net.h"
@@ -38,6 +39,25 @@ bool CloseAllExcept(int* keep, int count) noexcept {
     next = static_cast<unsigned int>(keep[i]) + 1;
   }
   return syscall(SYS_close_range, next, ~0u, 0) == 0;
+}
+
+// The init shares the launcher's memory copy-on-write: its argv (host paths of every bind
+// source) would be readable in the sandbox as /proc/1/cmdline, its name as /proc/1/comm, and its
+// environment holds whatever the launcher was given. Overwrite all three before anything of the
+// sandbox can look.
+void HideLauncherStrings(const ChildPlan& plan) noexcept {
+  static constexpr char kInitName[] = "kura-init";
+  if (plan.launcher_args_end > plan.launcher_args_start) {
+    char* args = reinterpret_cast<char*>(plan.launcher_args_start);
+    const size_t size = plan.launcher_args_end - plan.launcher_args_start;
+    std::memset(args, 0, size);
+    std::memcpy(args, kInitName, std::min(size - 1, sizeof(kInitName) - 1));
+  }
+  if (plan.launcher_env_end > plan.launcher_env_start) {
+    std::memset(reinterpret_cast<char*>(plan.launcher_env_start), 0,
+                plan.launcher_env_end - plan.launcher_env_start);
+  }
+  prctl(PR_SET_NAME, kInitName, 0, 0, 0);
 }
 
 void SetDeathSignal(int sock) noexcept {
@@ -120,6 +140,7 @@ void EnterWorkingDirectory(const ChildPlan& plan) noexcept {
 void ContainAndRun(const ChildPlan& plan) noexcept {
   const int sock = plan.report_sock;
   CloseInheritedFds(plan);
+  HideLauncherStrings(plan);
   AwaitLauncher(sock);
   ResetSignals(sock);
   EnterCgroupNamespace(sock);

@@ -7,9 +7,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
+#include <fstream>
+#include <iterator>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status.h"
@@ -63,6 +68,40 @@ absl::Status FillExec(const v1::SandboxSpec& spec, ChildPlan* plan) {
   return absl::OkStatus();
 }
 
+// Where this process's argv and environment strings lie: fields 48 to 51 of /proc/self/stat
+// (arg_start, arg_end, env_start, env_end). They never move, so they are read once.
+absl::StatusOr<std::array<uintptr_t, 4>> ReadLauncherStrings() {
+  std::ifstream in("/proc/self/stat");
+  if (!in) return ErrnoError("open", "/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+  const size_t name_end = stat.rfind(')');
+  if (name_end == std::string::npos || name_end + 2 > stat.size()) {
+    return absl::InternalError("/proc/self/stat: no command name");
+  }
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(name_end + 2), ' ');
+  constexpr size_t kArgStart = 48 - 3;  // fields[0] is field 3
+  if (fields.size() < kArgStart + 4) return absl::InternalError("/proc/self/stat: too short");
+  std::array<uintptr_t, 4> bounds;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    if (!absl::SimpleAtoi(fields[kArgStart + i], &bounds[i])) {
+      return absl::InternalError("/proc/self/stat: bad arg/env bounds");
+    }
+  }
+  return bounds;
+}
+
+absl::Status FindLauncherStrings(ChildPlan* plan) {
+  static const auto* const bounds =
+      new absl::StatusOr<std::array<uintptr_t, 4>>(ReadLauncherStrings());
+  if (!bounds->ok()) return bounds->status();
+  plan->launcher_args_start = (**bounds)[0];
+  plan->launcher_args_end = (**bounds)[1];
+  plan->launcher_env_start = (**bounds)[2];
+  plan->launcher_env_end = (**bounds)[3];
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ChildPlan> BuildChildPlan(const v1::SandboxSpec& spec) {
   ChildPlan plan;
   plan.uid = spec.uid() != 0 ? spec.uid() : kDefaultSandboxId;
@@ -82,6 +121,7 @@ absl::StatusOr<ChildPlan> BuildChildPlan(const v1::SandboxSpec& spec) {
   KURA_ASSIGN_OR_RETURN(plan.seccomp, SeccompProgram::ForProfile(spec.seccomp_profile().empty()
                                                                      ? "analysis"
                                                                      : spec.seccomp_profile()));
+  KURA_RETURN_IF_ERROR(FindLauncherStrings(&plan));
   return plan;
 }
 

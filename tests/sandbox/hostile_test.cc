@@ -96,19 +96,6 @@ HostListener Listen(int type) {
   return l;
 }
 
-// Escapes the battery detects that only the launcher can close, each matched on the exact
-// output it produces so that any other failure of the same attempt still fails the test.
-struct KnownLauncherGap {
-  const char* attack;
-  const char* output;
-  const char* reason;
-};
-constexpr KnownLauncherGap kKnownLauncherGaps[] = {
-    {"proc_launcher_visible", "ESCAPED: launcher visible in /proc: 1: ",
-     "the sandbox's PID 1 is a fork of kura-sandbox and /proc/1/cmdline shows the launcher's "
-     "argv, host paths of the bind sources included"},
-};
-
 class HostileTest : public ::testing::TestWithParam<Attack> {
  protected:
   void SetUp() override {
@@ -198,11 +185,6 @@ TEST_P(HostileTest, IsContained) {
   KURA_ASSERT_OK_AND_ASSIGN(ExitStatus status, sandbox.Wait());
   const std::string out = ReadAll(output.get());
 
-  for (const KnownLauncherGap& gap : kKnownLauncherGaps) {
-    if (attack.name == gap.attack && out.find(gap.output) != std::string::npos) {
-      GTEST_SKIP() << "known launcher gap: " << gap.reason << "\n" << out;
-    }
-  }
   EXPECT_EQ(status.ShellCode(), 0) << out;
   EXPECT_THAT(out, HasSubstr("CONTAINED: ")) << "exit " << status.ToString();
   EXPECT_THAT(out, ::testing::Not(HasSubstr("ESCAPED")));

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -139,9 +140,21 @@ TEST(ResourceTest, KillingTheLauncherLeavesNoProcessOfTheSandbox) {
   char ready[6] = {};
   ASSERT_EQ(read(out_read.get(), ready, 6), 6);
   ASSERT_EQ(std::string(ready, 6), "ready\n");
-  // The launcher, init (a copy of the launcher, so with its command line), the workload and its
-  // 4 children.
-  ASSERT_EQ(ProcessesWithMarker(marker).size(), 7u);
+  // The launcher, the workload and its 4 children. Init is a copy of the launcher but has
+  // overwritten its command line: it is the launcher's child named kura-init.
+  ASSERT_EQ(ProcessesWithMarker(marker).size(), 6u);
+  const std::vector<pid_t> inits = ProcessesWithMarker("kura-init");
+  pid_t init = 0;
+  for (pid_t pid : inits) {
+    std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+    std::string fields((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t name_end = fields.rfind(')');
+    if (name_end != std::string::npos &&
+        atoi(fields.c_str() + name_end + 4) == launcher.pid()) {  // ") S <ppid>"
+      init = pid;
+    }
+  }
+  ASSERT_NE(init, 0) << "no kura-init child of the launcher";
   ASSERT_THAT(launcher.Signal(SIGKILL), kura::testing::IsOk());
   KURA_ASSERT_OK_AND_ASSIGN(ExitStatus status, launcher.Wait());
   EXPECT_TRUE(status.signaled);
@@ -154,6 +167,19 @@ TEST(ResourceTest, KillingTheLauncherLeavesNoProcessOfTheSandbox) {
     left = ProcessesWithMarker(marker);
   }
   EXPECT_TRUE(left.empty()) << left.size() << " processes of the sandbox outlived its launcher";
+  // Init is gone, or dead and waiting for its new parent to reap it.
+  auto init_alive = [init] {
+    std::ifstream stat(absl::StrCat("/proc/", init, "/stat"));
+    std::string fields((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t name_end = fields.rfind(')');
+    return name_end != std::string::npos && fields.size() > name_end + 2 &&
+           fields[name_end + 2] != 'Z';
+  };
+  for (int attempt = 0; attempt < 1000 && init_alive(); ++attempt) {
+    timespec pause{0, 10'000'000};
+    nanosleep(&pause, nullptr);
+  }
+  EXPECT_FALSE(init_alive()) << "the sandbox's init outlived its launcher";
   // Pipes of the sandbox are closed: nothing holds the write end any more.
   char byte;
   EXPECT_EQ(read(out_read.get(), &byte, 1), 0);

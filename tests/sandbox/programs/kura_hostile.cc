@@ -250,17 +250,21 @@ Verdict LauncherVisible(const char*) {
   while (dirent* e = readdir(proc)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     ++seen;
-    char buf[4096] = {};
-    const std::string path = std::string("/proc/") + e->d_name + "/cmdline";
-    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    const ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    for (ssize_t i = 0; i < n; ++i) {
-      if (buf[i] == '\0') buf[i] = ' ';
-    }
-    if (strstr(buf, "kura-sandbox") != nullptr || strstr(buf, "sandbox_test") != nullptr) {
-      found = std::string(e->d_name) + ": " + buf;
+    for (const char* file : {"cmdline", "comm", "environ"}) {
+      char buf[4096] = {};
+      const std::string path = std::string("/proc/") + e->d_name + "/" + file;
+      const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      const ssize_t n = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      for (ssize_t i = 0; i < n; ++i) {
+        if (buf[i] == '\0') buf[i] = ' ';
+      }
+      // The launcher's name, or a host path of the battery's bind sources.
+      if (strstr(buf, "kura-sandbox") != nullptr || strstr(buf, "sandbox_test") != nullptr ||
+          strstr(buf, "kura-hostile-") != nullptr) {
+        found = std::string(e->d_name) + "/" + file + ": " + buf;
+      }
     }
   }
   closedir(proc);
