@@ -66,4 +66,55 @@ absl::StatusOr<WorkspaceState> ParseWorkspaceState(absl::string_view text) {
   return absl::InvalidArgumentError(absl::StrCat("unknown workspace state '", text, "'"));
 }
 
+absl::string_view ExportStateName(ExportState state) {
+  switch (state) {
+    case ExportState::kSubmitted:
+      return "submitted";
+    case ExportState::kChecked:
+      return "checked";
+    case ExportState::kInReview:
+      return "in_review";
+    case ExportState::kApproved:
+      return "approved";
+    case ExportState::kChangesRequested:
+      return "changes_requested";
+    case ExportState::kRejected:
+      return "rejected";
+    case ExportState::kWithdrawn:
+      return "withdrawn";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<ExportState> ParseExportState(absl::string_view text) {
+  for (ExportState state :
+       {ExportState::kSubmitted, ExportState::kChecked, ExportState::kInReview,
+        ExportState::kApproved, ExportState::kChangesRequested, ExportState::kRejected,
+        ExportState::kWithdrawn}) {
+    if (text == ExportStateName(state)) return state;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown export state '", text, "'"));
+}
+
+absl::string_view VoteDecisionName(VoteDecision decision) {
+  switch (decision) {
+    case VoteDecision::kApprove:
+      return "approve";
+    case VoteDecision::kRequestChanges:
+      return "request_changes";
+    case VoteDecision::kReject:
+      return "reject";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<VoteDecision> ParseVoteDecision(absl::string_view text) {
+  for (VoteDecision d :
+       {VoteDecision::kApprove, VoteDecision::kRequestChanges, VoteDecision::kReject}) {
+    if (text == VoteDecisionName(d)) return d;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown vote '", text, "' (approve, request_changes or reject)"));
+}
+
 }  // namespace kura::gateway

@@ -140,4 +140,56 @@ struct AuditEvent {
   std::string hash{};       // hex SHA-256 over the canonical form, see audit.h
 };
 
+// An export request's life (docs/export.md): submitted -> checked -> in_review -> approved |
+// changes_requested | rejected; withdrawn by its author before a decision.
+enum class ExportState {
+  kSubmitted,
+  kChecked,
+  kInReview,
+  kApproved,
+  kChangesRequested,
+  kRejected,
+  kWithdrawn
+};
+absl::string_view ExportStateName(ExportState state);
+absl::StatusOr<ExportState> ParseExportState(absl::string_view text);
+
+// One version of an export request: the node's snapshot of the files and the checker's report.
+struct ExportRecord {
+  int64_t id = 0;  // assigned by the store
+  int version = 1;
+  std::string project{};
+  std::string author{};
+  std::string workspace{};
+  std::string justification{};
+  ExportState state = ExportState::kSubmitted;
+  std::string snapshot_id{};    // the node's content hash of the files
+  std::string files_json = "[]";  // [{"path","size","sha256"}]
+  std::string report_json{};    // the checker's report (docs/disclosure-report.md)
+  std::string verdict{};        // pass | review | fail
+  std::string policy_name{};
+  std::string policy_sha256{};
+  std::string checker_version{};
+  std::string schemas_json = "[]";  // [{"name","manifest_sha256","data_class"}]
+  int required_reviewers = 1;
+  absl::Time created{};
+  absl::Time updated{};
+};
+
+enum class VoteDecision { kApprove, kRequestChanges, kReject };
+absl::string_view VoteDecisionName(VoteDecision decision);
+absl::StatusOr<VoteDecision> ParseVoteDecision(absl::string_view text);
+
+// A reviewer's decision on one file of one version of an export request.
+struct ExportVoteRecord {
+  int64_t request_id = 0;
+  int version = 1;
+  std::string reviewer{};
+  std::string file{};
+  VoteDecision decision = VoteDecision::kApprove;
+  std::string comment{};
+  std::string override_reason{};  // required to approve a file the checker failed
+  absl::Time time{};
+};
+
 }  // namespace kura::gateway

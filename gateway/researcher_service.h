@@ -49,6 +49,25 @@ class ResearcherService final
   grpc::Status ListOutputs(grpc::ServerContext* context,
                            const kura::v1::ListOutputsRequest* request,
                            kura::v1::ListOutputsResponse* response) override;
+  // Export requests and their review (researcher_exports.cc, docs/export.md).
+  grpc::Status RequestExport(grpc::ServerContext* context,
+                             const kura::v1::RequestExportRequest* request,
+                             kura::v1::ExportRequest* response) override;
+  grpc::Status ListExports(grpc::ServerContext* context,
+                           const kura::v1::ListExportsRequest* request,
+                           kura::v1::ListExportsResponse* response) override;
+  grpc::Status ShowExport(grpc::ServerContext* context, const kura::v1::ShowExportRequest* request,
+                          kura::v1::ExportRequest* response) override;
+  grpc::Status WithdrawExport(grpc::ServerContext* context,
+                              const kura::v1::WithdrawExportRequest* request,
+                              kura::v1::ExportRequest* response) override;
+  grpc::Status ListReviews(grpc::ServerContext* context,
+                           const kura::v1::ListReviewsRequest* request,
+                           kura::v1::ListExportsResponse* response) override;
+  grpc::Status ShowReview(grpc::ServerContext* context, const kura::v1::ShowExportRequest* request,
+                          kura::v1::ExportRequest* response) override;
+  grpc::Status Vote(grpc::ServerContext* context, const kura::v1::VoteRequest* request,
+                    kura::v1::ExportRequest* response) override;
 
  private:
   // An authenticated researcher call: the terminal and the live session.
@@ -66,6 +85,11 @@ class ResearcherService final
   // grant ended is closed here (PermissionDenied saying so).
   absl::StatusOr<WorkspaceRecord> UsableWorkspace(const Caller& caller, absl::string_view id,
                                                   absl::string_view action);
+  // The caller's own export request `id` (NotFound for anyone else's, as for a missing one).
+  absl::StatusOr<ExportRecord> OwnExport(const Caller& caller, int64_t id);
+  // Export request `id` if the caller may review it: a reviewer and member of its project, not
+  // its author (PermissionDenied saying which).
+  absl::StatusOr<ExportRecord> ReviewableExport(const Caller& caller, int64_t id);
   // Closes `workspace` on its node (best effort: a node that is down is told by its next
   // heartbeat) and in the store.
   void CloseOnNode(const WorkspaceRecord& workspace, absl::string_view reason);

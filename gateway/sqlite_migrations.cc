@@ -133,10 +133,53 @@ CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
   BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 )sql";
 
+// Export requests (one row per version; a changed file makes a new version) and the reviewers'
+// votes, per file and version.
+constexpr char kVersion2[] = R"sql(
+CREATE TABLE export_requests (
+  id INTEGER NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  project TEXT NOT NULL REFERENCES projects(name),
+  author TEXT NOT NULL REFERENCES users(name),
+  workspace TEXT NOT NULL,
+  justification TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('submitted', 'checked', 'in_review', 'approved',
+                                       'changes_requested', 'rejected', 'withdrawn')),
+  snapshot_id TEXT NOT NULL,
+  files_json TEXT NOT NULL,
+  report_json TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  policy_name TEXT NOT NULL,
+  policy_sha256 TEXT NOT NULL,
+  checker_version TEXT NOT NULL,
+  schemas_json TEXT NOT NULL,
+  required_reviewers INTEGER NOT NULL CHECK (required_reviewers >= 1),
+  created_us INTEGER NOT NULL,
+  updated_us INTEGER NOT NULL,
+  PRIMARY KEY (id, version)
+) STRICT;
+CREATE INDEX export_requests_by_project ON export_requests(project);
+
+CREATE TABLE export_votes (
+  request_id INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  reviewer TEXT NOT NULL REFERENCES users(name),
+  file TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('approve', 'request_changes', 'reject')),
+  comment TEXT NOT NULL,
+  override_reason TEXT NOT NULL,
+  time_us INTEGER NOT NULL,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  UNIQUE (request_id, version, reviewer, file),
+  FOREIGN KEY (request_id, version) REFERENCES export_requests(id, version)
+) STRICT;
+)sql";
+
 }  // namespace
 
 const std::vector<std::string>& Migrations() {
-  static const std::vector<std::string>* migrations = new std::vector<std::string>{kVersion1};
+  static const std::vector<std::string>* migrations =
+      new std::vector<std::string>{kVersion1, kVersion2};
   return *migrations;
 }
 

@@ -19,7 +19,7 @@
 namespace kura::gateway {
 
 // The schema version this build writes; a file with a higher one is refused.
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 
 class SqliteStore final : public Store {
  public:
@@ -82,6 +82,16 @@ class SqliteStore final : public Store {
       std::optional<std::string> node) override;
   absl::Status SetWorkspaceState(absl::string_view id, WorkspaceState state,
                                  absl::Time now) override;
+
+  absl::StatusOr<int64_t> CreateExport(const ExportRecord& request) override;
+  absl::StatusOr<ExportRecord> GetExport(int64_t id) override;
+  absl::StatusOr<std::vector<ExportRecord>> ListExportVersions(int64_t id) override;
+  absl::StatusOr<std::vector<ExportRecord>> ListExports(absl::string_view project) override;
+  absl::Status SetExportState(int64_t id, ExportState from, ExportState to,
+                              absl::Time now) override;
+  absl::Status AddExportVote(const ExportVoteRecord& vote) override;
+  absl::StatusOr<std::vector<ExportVoteRecord>> ListExportVotes(int64_t id,
+                                                                int version) override;
 
   absl::StatusOr<AuditEvent> AppendAuditEvent(const AuditEntry& entry, absl::Time now) override;
   absl::StatusOr<std::vector<AuditEvent>> ListAuditEvents() override;

@@ -100,6 +100,25 @@ class Store {
   virtual absl::Status SetWorkspaceState(absl::string_view id, WorkspaceState state,
                                          absl::Time now) = 0;
 
+  // ---- export requests and votes ----
+  // Stores `request` as a new request (version 1) and returns its id.
+  virtual absl::StatusOr<int64_t> CreateExport(const ExportRecord& request) = 0;
+  // The latest version of request `id`.
+  virtual absl::StatusOr<ExportRecord> GetExport(int64_t id) = 0;
+  // Every version of request `id`, oldest first.
+  virtual absl::StatusOr<std::vector<ExportRecord>> ListExportVersions(int64_t id) = 0;
+  // The latest version of each request of `project`, or of every project when empty.
+  virtual absl::StatusOr<std::vector<ExportRecord>> ListExports(absl::string_view project) = 0;
+  // Sets the state of the latest version, only if it is still `from` (FailedPrecondition
+  // otherwise: someone else moved it first).
+  virtual absl::Status SetExportState(int64_t id, ExportState from, ExportState to,
+                                      absl::Time now) = 0;
+  // Records a vote; AlreadyExists when this reviewer already voted on this file of this version.
+  virtual absl::Status AddExportVote(const ExportVoteRecord& vote) = 0;
+  // The votes on version `version` of request `id`, in the order cast.
+  virtual absl::StatusOr<std::vector<ExportVoteRecord>> ListExportVotes(int64_t id,
+                                                                        int version) = 0;
+
   // ---- audit ----
   // Appends one event to the hash chain (audit.h) atomically and returns it as stored.
   virtual absl::StatusOr<AuditEvent> AppendAuditEvent(const AuditEntry& entry, absl::Time now) = 0;

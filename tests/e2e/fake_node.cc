@@ -153,4 +153,48 @@ grpc::Status FakeNode::ListOutputs(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status FakeNode::SnapshotOutputs(grpc::ServerContext* context,
+                                       const kura::v1::NodeSnapshotRequest* request,
+                                       kura::v1::NodeSnapshotResponse* response) {
+  if (grpc::Status status = CheckGateway(*context); !status.ok()) return status;
+  std::string report = R"({"policy": {"name": "acro-default"}, "files": [)";
+  std::string overall = "pass";
+  std::string ids;
+  for (int i = 0; i < request->paths_size(); ++i) {
+    const std::string& path = request->paths(i);
+    if (path == "link.csv") {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "refused link.csv: a symlink (symlinks are never exported)");
+    }
+    std::string verdict = path == "small.csv" ? "fail" : "pass";
+    if (verdict == "fail") overall = "fail";
+    absl::StrAppend(&report, i ? ", " : "", R"({"path": ")", path, R"(", "verdict": ")", verdict,
+                    R"("})");
+    kura::v1::OutputFile* file = response->add_files();
+    file->set_path(path);
+    file->set_size(path.size());
+    file->set_sha256(Sha256Hex(path));
+    absl::StrAppend(&ids, path, "\n");
+  }
+  report += "]}";
+  response->set_snapshot_id(Sha256Hex(ids));
+  response->set_report_json(report);
+  response->set_verdict(overall);
+  response->set_policy_name("acro-default");
+  response->set_policy_sha256(Sha256Hex("acro-default"));
+  response->set_checker_version("0.1.0");
+  absl::MutexLock lock(&mu_);
+  for (const auto& opened : opened_) {
+    if (opened.workspace_id() != request->workspace_id()) continue;
+    for (const kura::v1::MountSchema& m : opened.schemas()) {
+      kura::v1::SchemaIdentity* id = response->add_schemas();
+      id->set_name(m.name());
+      id->set_manifest_sha256(m.manifest_sha256());
+      id->set_data_class(m.name().find("pseudo") != std::string::npos ? "pseudonymized"
+                                                                      : "anonymized");
+    }
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace kura::e2e

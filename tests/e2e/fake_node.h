@@ -50,6 +50,11 @@ class FakeNode final : public kura::v1::NodeAgent::Service {
   grpc::Status ListOutputs(grpc::ServerContext* context,
                            const kura::v1::NodeListOutputsRequest* request,
                            kura::v1::NodeListOutputsResponse* response) override;
+  // A canned snapshot: "link.csv" is refused as a symlink; "small.csv" fails the check and
+  // every other file passes; a schema whose name holds "pseudo" is pseudonymized.
+  grpc::Status SnapshotOutputs(grpc::ServerContext* context,
+                               const kura::v1::NodeSnapshotRequest* request,
+                               kura::v1::NodeSnapshotResponse* response) override;
 
  private:
   // PERMISSION_DENIED unless the caller presents the gateway's certificate.

@@ -1,0 +1,347 @@
+// The Researcher service's export and review calls (docs/export.md): the gateway keeps the
+// request and enforces the state machine and the review rules (export_review.h); the node
+// snapshots the files and runs the checker.
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "gateway/call_identity.h"
+#include "gateway/export_review.h"
+#include "gateway/grpc_edge.h"
+#include "gateway/researcher_service.h"
+#include "gateway/workspace_access.h"
+#include "nlohmann/json.hpp"
+
+namespace kura::gateway {
+namespace {
+
+constexpr absl::Duration kNodeSnapshotDeadline = absl::Seconds(300);
+constexpr size_t kMaxJustification = 10000;
+
+std::vector<std::string> FilePaths(const ExportRecord& r) {
+  std::vector<std::string> out;
+  nlohmann::json files = nlohmann::json::parse(r.files_json, nullptr, false);
+  if (!files.is_array()) return out;
+  for (const nlohmann::json& f : files) out.push_back(f.value("path", ""));
+  return out;
+}
+
+kura::v1::ExportRequest ExportToProto(const ExportRecord& r,
+                                      const std::vector<ExportVoteRecord>& visible_votes) {
+  kura::v1::ExportRequest p;
+  p.set_id(r.id);
+  p.set_version(r.version);
+  p.set_project(r.project);
+  p.set_author(r.author);
+  p.set_workspace_id(r.workspace);
+  p.set_justification(r.justification);
+  p.set_state(std::string(ExportStateName(r.state)));
+  auto verdicts = FileVerdicts(r.report_json);
+  nlohmann::json files = nlohmann::json::parse(r.files_json, nullptr, false);
+  if (files.is_array()) {
+    for (const nlohmann::json& f : files) {
+      kura::v1::ExportFile* out = p.add_files();
+      out->set_path(f.value("path", ""));
+      out->set_size(f.value("size", uint64_t{0}));
+      out->set_sha256(f.value("sha256", ""));
+      if (verdicts.ok() && verdicts->count(out->path())) out->set_verdict(verdicts->at(out->path()));
+    }
+  }
+  nlohmann::json schemas = nlohmann::json::parse(r.schemas_json, nullptr, false);
+  if (schemas.is_array()) {
+    for (const nlohmann::json& s : schemas) {
+      kura::v1::SchemaRef* ref = p.add_schemas();
+      ref->set_name(s.value("name", ""));
+      ref->set_data_class(s.value("data_class", ""));
+      ref->set_manifest_sha256(s.value("manifest_sha256", ""));
+    }
+  }
+  p.set_report_json(r.report_json);
+  p.set_verdict(r.verdict);
+  p.set_policy_name(r.policy_name);
+  p.set_policy_sha256(r.policy_sha256);
+  p.set_checker_version(r.checker_version);
+  p.set_required_reviewers(r.required_reviewers);
+  for (const ExportVoteRecord& v : visible_votes) {
+    kura::v1::ExportVote* out = p.add_votes();
+    out->set_reviewer(v.reviewer);
+    out->set_file(v.file);
+    out->set_decision(std::string(VoteDecisionName(v.decision)));
+    out->set_comment(v.comment);
+    out->set_override_reason(v.override_reason);
+    out->set_time_unix(absl::ToUnixSeconds(v.time));
+  }
+  p.set_created_unix(absl::ToUnixSeconds(r.created));
+  p.set_updated_unix(absl::ToUnixSeconds(r.updated));
+  p.set_snapshot_id(r.snapshot_id);
+  return p;
+}
+
+// The record the node's snapshot makes, checked and awaiting reviewers.
+absl::StatusOr<ExportRecord> RecordFromSnapshot(const kura::v1::NodeSnapshotResponse& reply) {
+  ExportRecord r;
+  r.state = ExportState::kChecked;
+  r.snapshot_id = reply.snapshot_id();
+  nlohmann::json files = nlohmann::json::array();
+  for (const kura::v1::OutputFile& f : reply.files()) {
+    files.push_back({{"path", f.path()}, {"size", f.size()}, {"sha256", f.sha256()}});
+  }
+  r.files_json = files.dump();
+  r.report_json = reply.report_json();
+  KURA_RETURN_IF_ERROR(FileVerdicts(r.report_json).status());
+  r.verdict = reply.verdict();
+  r.policy_name = reply.policy_name();
+  r.policy_sha256 = reply.policy_sha256();
+  r.checker_version = reply.checker_version();
+  nlohmann::json schemas = nlohmann::json::array();
+  std::vector<DataClass> classes;
+  for (const kura::v1::SchemaIdentity& s : reply.schemas()) {
+    schemas.push_back({{"name", s.name()},
+                       {"manifest_sha256", s.manifest_sha256()},
+                       {"data_class", s.data_class()}});
+    KURA_ASSIGN_OR_RETURN(DataClass c, ParseDataClass(s.data_class()));
+    classes.push_back(c);
+  }
+  r.schemas_json = schemas.dump();
+  r.required_reviewers = RequiredReviewers(classes);
+  return r;
+}
+
+bool IsMember(Store& store, absl::string_view user, absl::string_view project) {
+  return RequireProjectMember(store, user, project).ok();
+}
+
+}  // namespace
+
+grpc::Status ResearcherService::RequestExport(grpc::ServerContext* context,
+                                              const kura::v1::RequestExportRequest* request,
+                                              kura::v1::ExportRequest* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    KURA_ASSIGN_OR_RETURN(WorkspaceRecord workspace,
+                          UsableWorkspace(caller, request->workspace_id(), "export.request"));
+    std::string subject = absl::StrCat("workspace:", workspace.id);
+    if (request->justification().empty() || request->justification().size() > kMaxJustification) {
+      return Refuse(caller, "export.request", subject,
+                    absl::InvalidArgumentError("an export request needs a justification"));
+    }
+    if (request->paths().empty()) {
+      return Refuse(caller, "export.request", subject,
+                    absl::InvalidArgumentError("an export request needs at least one file"));
+    }
+    KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(workspace.node));
+    kura::v1::NodeSnapshotRequest node_request;
+    node_request.set_workspace_id(workspace.id);
+    *node_request.mutable_paths() = request->paths();
+    for (const kura::v1::ExportSpec& spec : request->specs()) {
+      kura::v1::TableSpecDocument* doc = node_request.add_specs();
+      doc->set_name(spec.name());
+      doc->set_json(spec.json());
+    }
+    grpc::ClientContext node_context;
+    node_context.set_deadline(absl::ToChronoTime(absl::Now() + kNodeSnapshotDeadline));
+    kura::v1::NodeSnapshotResponse reply;
+    absl::Status snapshot = FromNodeStatus(
+        workspace.node, stub->SnapshotOutputs(&node_context, node_request, &reply));
+    if (!snapshot.ok()) return Refuse(caller, "export.request", subject, snapshot);
+    KURA_ASSIGN_OR_RETURN(ExportRecord record, RecordFromSnapshot(reply));
+    record.project = workspace.project;
+    record.author = caller.session.user;
+    record.workspace = workspace.id;
+    record.justification = request->justification();
+    record.created = record.updated = state_.Now();
+    KURA_ASSIGN_OR_RETURN(record.id, state_.store().CreateExport(record));
+    state_.Audit({caller.actor, "export.request", absl::StrCat("export:", record.id), "ok",
+                  JsonObject({{"workspace", workspace.id},
+                              {"snapshot", record.snapshot_id},
+                              {"files", record.files_json}})});
+    state_.Audit({Actor("node", workspace.node), "export.check",
+                  absl::StrCat("export:", record.id), "ok",
+                  JsonObject({{"verdict", record.verdict},
+                              {"policy", record.policy_name},
+                              {"policy_sha256", record.policy_sha256}})});
+    *response = ExportToProto(record, {});
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("RequestExport", status);
+}
+
+grpc::Status ResearcherService::ListExports(grpc::ServerContext* context,
+                                            const kura::v1::ListExportsRequest* request,
+                                            kura::v1::ListExportsResponse* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    KURA_ASSIGN_OR_RETURN(std::vector<ExportRecord> all,
+                          state_.store().ListExports(request->project()));
+    for (const ExportRecord& r : all) {
+      if (r.author == caller.session.user) *response->add_requests() = ExportToProto(r, {});
+    }
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("ListExports", status);
+}
+
+absl::StatusOr<ExportRecord> ResearcherService::OwnExport(const Caller& caller, int64_t id) {
+  absl::StatusOr<ExportRecord> r = state_.store().GetExport(id);
+  // Someone else's request answers as one that does not exist: ids leak nothing.
+  if (!r.ok() || r->author != caller.session.user) {
+    return absl::NotFoundError(absl::StrCat("no export request ", id));
+  }
+  return r;
+}
+
+grpc::Status ResearcherService::ShowExport(grpc::ServerContext* context,
+                                           const kura::v1::ShowExportRequest* request,
+                                           kura::v1::ExportRequest* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    KURA_ASSIGN_OR_RETURN(ExportRecord r, OwnExport(caller, request->id()));
+    KURA_ASSIGN_OR_RETURN(std::vector<ExportVoteRecord> votes,
+                          state_.store().ListExportVotes(r.id, r.version));
+    *response = ExportToProto(r, VisibleVotes(votes, caller.session.user, FilePaths(r), r.state));
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("ShowExport", status);
+}
+
+grpc::Status ResearcherService::WithdrawExport(grpc::ServerContext* context,
+                                               const kura::v1::WithdrawExportRequest* request,
+                                               kura::v1::ExportRequest* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    KURA_ASSIGN_OR_RETURN(ExportRecord r, OwnExport(caller, request->id()));
+    std::string subject = absl::StrCat("export:", r.id);
+    if (IsFinal(r.state)) {
+      return Refuse(caller, "export.withdraw", subject,
+                    absl::FailedPreconditionError(absl::StrCat(
+                        "export request ", r.id, " is already ", ExportStateName(r.state))));
+    }
+    absl::Status moved =
+        state_.store().SetExportState(r.id, r.state, ExportState::kWithdrawn, state_.Now());
+    if (!moved.ok()) return Refuse(caller, "export.withdraw", subject, moved);
+    state_.Audit({caller.actor, "export.withdraw", subject, "ok",
+                  JsonObject({{"from", std::string(ExportStateName(r.state))}})});
+    r.state = ExportState::kWithdrawn;
+    *response = ExportToProto(r, {});
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("WithdrawExport", status);
+}
+
+absl::StatusOr<ExportRecord> ResearcherService::ReviewableExport(const Caller& caller,
+                                                                 int64_t id) {
+  absl::StatusOr<ExportRecord> r = state_.store().GetExport(id);
+  if (!r.ok()) return absl::NotFoundError(absl::StrCat("no export request ", id));
+  KURA_ASSIGN_OR_RETURN(UserRecord user, state_.store().GetUser(caller.session.user));
+  if (r->author == user.name) {
+    return absl::PermissionDeniedError("the author of an export request cannot review it");
+  }
+  if (!user.HasRole(Role::kReviewer) || !IsMember(state_.store(), user.name, r->project)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(user.name, " is not a reviewer of project '", r->project, "'"));
+  }
+  return r;
+}
+
+grpc::Status ResearcherService::ListReviews(grpc::ServerContext* context,
+                                            const kura::v1::ListReviewsRequest*,
+                                            kura::v1::ListExportsResponse* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    KURA_ASSIGN_OR_RETURN(UserRecord user, state_.store().GetUser(caller.session.user));
+    if (!user.HasRole(Role::kReviewer)) {
+      return Refuse(caller, "review.list", "exports",
+                    absl::PermissionDeniedError(absl::StrCat(user.name, " is not a reviewer")));
+    }
+    KURA_ASSIGN_OR_RETURN(std::vector<std::string> projects,
+                          state_.store().ListProjectsOfUser(user.name));
+    for (const std::string& project : projects) {
+      KURA_ASSIGN_OR_RETURN(std::vector<ExportRecord> all, state_.store().ListExports(project));
+      for (const ExportRecord& r : all) {
+        if (r.author == user.name || IsFinal(r.state)) continue;
+        *response->add_requests() = ExportToProto(r, {});
+      }
+    }
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("ListReviews", status);
+}
+
+grpc::Status ResearcherService::ShowReview(grpc::ServerContext* context,
+                                           const kura::v1::ShowExportRequest* request,
+                                           kura::v1::ExportRequest* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    absl::StatusOr<ExportRecord> r = ReviewableExport(caller, request->id());
+    if (!r.ok()) {
+      return Refuse(caller, "review.show", absl::StrCat("export:", request->id()), r.status());
+    }
+    KURA_ASSIGN_OR_RETURN(std::vector<ExportVoteRecord> votes,
+                          state_.store().ListExportVotes(r->id, r->version));
+    *response =
+        ExportToProto(*r, VisibleVotes(votes, caller.session.user, FilePaths(*r), r->state));
+    state_.Audit({caller.actor, "review.show", absl::StrCat("export:", r->id), "ok", "{}"});
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("ShowReview", status);
+}
+
+grpc::Status ResearcherService::Vote(grpc::ServerContext* context,
+                                     const kura::v1::VoteRequest* request,
+                                     kura::v1::ExportRequest* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    std::string subject = absl::StrCat("export:", request->id());
+    absl::StatusOr<ExportRecord> found = state_.store().GetExport(request->id());
+    if (!found.ok()) {
+      return Refuse(caller, "export.vote", subject,
+                    absl::NotFoundError(absl::StrCat("no export request ", request->id())));
+    }
+    ExportRecord r = *found;
+    KURA_ASSIGN_OR_RETURN(UserRecord user, state_.store().GetUser(caller.session.user));
+    absl::Status may = CheckMayVote(r, user, IsMember(state_.store(), user.name, r.project));
+    if (!may.ok()) return Refuse(caller, "export.vote", subject, may);
+    ExportVoteRecord vote;
+    vote.request_id = r.id;
+    vote.version = request->version() == 0 ? r.version : request->version();
+    vote.reviewer = user.name;
+    vote.file = request->file();
+    absl::StatusOr<VoteDecision> decision = ParseVoteDecision(request->decision());
+    if (!decision.ok()) return Refuse(caller, "export.vote", subject, decision.status());
+    vote.decision = *decision;
+    vote.comment = request->comment();
+    vote.override_reason = request->override_reason();
+    vote.time = state_.Now();
+    KURA_ASSIGN_OR_RETURN(auto verdicts, FileVerdicts(r.report_json));
+    absl::Status fits = CheckVote(r, verdicts, vote);
+    if (fits.ok()) fits = state_.store().AddExportVote(vote);
+    if (!fits.ok()) return Refuse(caller, "export.vote", subject, fits);
+    state_.Audit({caller.actor, "export.vote", subject, "ok",
+                  JsonObject({{"version", absl::StrCat(vote.version)},
+                              {"file", vote.file},
+                              {"decision", std::string(VoteDecisionName(vote.decision))},
+                              {"comment", vote.comment},
+                              {"override_reason", vote.override_reason}})});
+    if (r.state == ExportState::kChecked) {
+      KURA_RETURN_IF_ERROR(state_.store().SetExportState(r.id, ExportState::kChecked,
+                                                         ExportState::kInReview, state_.Now()));
+      r.state = ExportState::kInReview;
+    }
+    KURA_ASSIGN_OR_RETURN(std::vector<ExportVoteRecord> votes,
+                          state_.store().ListExportVotes(r.id, r.version));
+    ExportState decided = Tally(votes, FilePaths(r), r.required_reviewers);
+    if (decided != ExportState::kInReview) {
+      KURA_RETURN_IF_ERROR(
+          state_.store().SetExportState(r.id, ExportState::kInReview, decided, state_.Now()));
+      r.state = decided;
+      state_.Audit({Actor("gateway", "review"), "export.decide", subject, "ok",
+                    JsonObject({{"state", std::string(ExportStateName(decided))},
+                                {"version", absl::StrCat(r.version)}})});
+    }
+    *response = ExportToProto(r, VisibleVotes(votes, user.name, FilePaths(r), r.state));
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("Vote", status);
+}
+
+}  // namespace kura::gateway

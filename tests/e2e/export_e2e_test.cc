@@ -1,0 +1,234 @@
+// Export requests and their review through the gateway: the state machine, who may vote, the
+// number of reviewers, blinding, the override a failing file needs, withdrawal, restarts and
+// the audit trail. The node is FakeNode (its snapshot and check are tested in tests/node).
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/fake_node.h"
+#include "tests/e2e/stack.h"
+
+namespace kura::e2e {
+namespace {
+
+using gateway::DataClass;
+using gateway::Role;
+using gateway::TerminalClass;
+using ::testing::HasSubstr;
+
+class ExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const absl::Time now = absl::Now();
+    stack_.AddUser("alice", {Role::kResearcher, Role::kReviewer}, {"cancer-2026"});
+    stack_.AddUser("rev1", {Role::kReviewer}, {"cancer-2026"});
+    stack_.AddUser("rev2", {Role::kReviewer}, {"cancer-2026"});
+    stack_.AddUser("outsider", {Role::kReviewer}, {"other-2026"});
+    stack_.AddUser("dave", {Role::kResearcher}, {"cancer-2026"});
+    stack_.AddGrantedSchema("cancer-2026", "claims", DataClass::kAnonymized,
+                            now - absl::Hours(1), now + absl::Hours(24));
+    stack_.AddGrantedSchema("cancer-2026", "claims_pseudo", DataClass::kPseudonymized,
+                            now - absl::Hours(1), now + absl::Hours(24));
+    terminal_ = stack_.Terminal("vdi-sec", TerminalClass::kDedicated);
+    ASSERT_TRUE(stack_.StartGateway({"--heartbeat-interval", "60"}).ok());
+    node_identity_ = stack_.Node("n1");
+    node_ = std::make_unique<FakeNode>(node_identity_);
+    kura::v1::RegisterNodeRequest request;
+    request.set_address(node_->address());
+    request.mutable_capacity()->set_cpus(8);
+    request.mutable_capacity()->set_memory_bytes(16ull << 30);
+    kura::v1::RegisterNodeResponse response;
+    auto context = CallContext();
+    ASSERT_TRUE(stack_.Registry(node_identity_)->Register(context.get(), request, &response).ok());
+    for (const char* user : {"alice", "rev1", "rev2", "outsider", "dave"}) {
+      absl::StatusOr<std::string> token = stack_.Login(terminal_, user);
+      ASSERT_TRUE(token.ok()) << token.status();
+      tokens_[user] = *token;
+    }
+  }
+
+  std::string OpenWorkspace(const std::vector<std::string>& schemas) {
+    kura::v1::OpenWorkspaceRequest request;
+    request.set_project("cancer-2026");
+    for (const std::string& s : schemas) request.add_schemas(s);
+    kura::v1::Workspace workspace;
+    auto context = CallContext(tokens_["alice"]);
+    grpc::Status status =
+        stack_.Researcher(terminal_)->OpenWorkspace(context.get(), request, &workspace);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return workspace.id();
+  }
+
+  grpc::Status Request(const std::string& workspace, const std::vector<std::string>& paths,
+                       kura::v1::ExportRequest* out, const std::string& justification = "fig 2") {
+    kura::v1::RequestExportRequest request;
+    request.set_workspace_id(workspace);
+    for (const std::string& p : paths) request.add_paths(p);
+    request.set_justification(justification);
+    auto context = CallContext(tokens_["alice"]);
+    return stack_.Researcher(terminal_)->RequestExport(context.get(), request, out);
+  }
+
+  grpc::Status Vote(const std::string& user, int64_t id, const std::string& file,
+                    const std::string& decision, kura::v1::ExportRequest* out = nullptr,
+                    const std::string& override_reason = "") {
+    kura::v1::VoteRequest request;
+    request.set_id(id);
+    request.set_version(1);
+    request.set_file(file);
+    request.set_decision(decision);
+    request.set_comment(absl::StrCat(user, " looked"));
+    request.set_override_reason(override_reason);
+    kura::v1::ExportRequest ignored;
+    auto context = CallContext(tokens_[user]);
+    return stack_.Researcher(terminal_)->Vote(context.get(), request, out ? out : &ignored);
+  }
+
+  kura::v1::ExportRequest Show(const std::string& user, int64_t id, bool as_reviewer) {
+    kura::v1::ShowExportRequest request;
+    request.set_id(id);
+    kura::v1::ExportRequest out;
+    auto context = CallContext(tokens_[user]);
+    grpc::Status status =
+        as_reviewer ? stack_.Researcher(terminal_)->ShowReview(context.get(), request, &out)
+                    : stack_.Researcher(terminal_)->ShowExport(context.get(), request, &out);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return out;
+  }
+
+  bool Audited(absl::string_view action, absl::string_view outcome,
+               absl::string_view details_part = "") {
+    auto events = stack_.store().ListAuditEvents();
+    if (!events.ok()) return false;
+    for (const gateway::AuditEvent& e : *events) {
+      if (e.entry.action == action && e.entry.outcome == outcome &&
+          absl::StrContains(e.entry.details_json, details_part)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  Stack stack_;
+  TlsIdentity terminal_;
+  TlsIdentity node_identity_;
+  std::unique_ptr<FakeNode> node_;
+  std::map<std::string, std::string> tokens_;
+};
+
+TEST_F(ExportTest, TwoReviewersForPseudonymizedDataAndOnlyThem) {
+  std::string ws = OpenWorkspace({"claims", "claims_pseudo"});
+  kura::v1::ExportRequest request;
+  grpc::Status status = Request(ws, {"table.csv"}, &request);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(request.state(), "checked");
+  EXPECT_EQ(request.required_reviewers(), 2);
+  ASSERT_EQ(request.files_size(), 1);
+  EXPECT_EQ(request.files(0).verdict(), "pass");
+  const int64_t id = request.id();
+
+  // The author, a reviewer of another project and a member who is no reviewer cannot vote.
+  grpc::Status author = Vote("alice", id, "table.csv", "approve");
+  EXPECT_EQ(author.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(author.error_message(), HasSubstr("author"));
+  for (const char* user : {"outsider", "dave"}) {
+    grpc::Status refused = Vote(user, id, "table.csv", "approve");
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED) << user;
+    EXPECT_THAT(refused.error_message(), HasSubstr("not a reviewer")) << user;
+  }
+  // One vote when two are required decides nothing.
+  kura::v1::ExportRequest after;
+  ASSERT_TRUE(Vote("rev1", id, "table.csv", "approve", &after).ok());
+  EXPECT_EQ(after.state(), "in_review");
+  EXPECT_EQ(Vote("rev1", id, "table.csv", "reject").error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  // Blinded: rev2 does not see rev1's vote before voting.
+  EXPECT_EQ(Show("rev2", id, true).votes_size(), 0);
+  EXPECT_EQ(Show("rev1", id, true).votes_size(), 1);
+  // The state survives a gateway restart mid-review.
+  stack_.StopGateway();
+  ASSERT_TRUE(stack_.StartGateway({"--heartbeat-interval", "60"}).ok());
+  ASSERT_TRUE(Vote("rev2", id, "table.csv", "approve", &after).ok());
+  EXPECT_EQ(after.state(), "approved");
+  EXPECT_EQ(after.votes_size(), 2);
+  EXPECT_EQ(Show("alice", id, false).state(), "approved");
+  // A decided request takes no more votes and cannot be withdrawn.
+  kura::v1::WithdrawExportRequest withdraw;
+  withdraw.set_id(id);
+  auto context = CallContext(tokens_["alice"]);
+  EXPECT_EQ(stack_.Researcher(terminal_)->WithdrawExport(context.get(), withdraw, &after)
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(Audited("export.request", "ok"));
+  EXPECT_TRUE(Audited("export.check", "ok", "pass"));
+  EXPECT_TRUE(Audited("export.vote", "denied", "author"));
+  EXPECT_TRUE(Audited("export.vote", "ok", "rev2 looked"));
+  EXPECT_TRUE(Audited("export.decide", "ok", "approved"));
+}
+
+TEST_F(ExportTest, AFailingFileNeedsAnOverrideAndTheStrictestVoteWins) {
+  std::string ws = OpenWorkspace({"claims"});
+  kura::v1::ExportRequest request;
+  ASSERT_TRUE(Request(ws, {"small.csv", "notes.md"}, &request).ok());
+  EXPECT_EQ(request.required_reviewers(), 1);
+  EXPECT_EQ(request.verdict(), "fail");
+  grpc::Status no_reason = Vote("rev1", request.id(), "small.csv", "approve");
+  EXPECT_EQ(no_reason.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(no_reason.error_message(), HasSubstr("override"));
+  EXPECT_EQ(Vote("rev1", request.id(), "other.csv", "approve").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  kura::v1::ExportRequest after;
+  ASSERT_TRUE(Vote("rev1", request.id(), "small.csv", "approve", &after, "a structural zero").ok());
+  EXPECT_EQ(after.state(), "in_review");  // notes.md not yet voted on
+  ASSERT_TRUE(Vote("rev1", request.id(), "notes.md", "request_changes", &after).ok());
+  EXPECT_EQ(after.state(), "changes_requested");
+  EXPECT_TRUE(Audited("export.vote", "ok", "a structural zero"));
+}
+
+TEST_F(ExportTest, RefusedFilesWithdrawalAndOtherPeoplesRequests) {
+  std::string ws = OpenWorkspace({"claims"});
+  kura::v1::ExportRequest request;
+  grpc::Status link = Request(ws, {"link.csv"}, &request);
+  EXPECT_EQ(link.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(link.error_message(), HasSubstr("symlink"));
+  EXPECT_TRUE(Audited("export.request", "denied", "symlink"));
+  EXPECT_EQ(Request(ws, {"t.csv"}, &request, "").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(Request(ws, {"t.csv"}, &request).ok());
+  // Another researcher sees no such request, whatever the call.
+  kura::v1::ShowExportRequest show;
+  show.set_id(request.id());
+  kura::v1::ExportRequest out;
+  auto dave = CallContext(tokens_["dave"]);
+  EXPECT_EQ(stack_.Researcher(terminal_)->ShowExport(dave.get(), show, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // The author cannot open it as a reviewer; a reviewer lists it.
+  auto alice = CallContext(tokens_["alice"]);
+  EXPECT_EQ(stack_.Researcher(terminal_)->ShowReview(alice.get(), show, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  kura::v1::ListExportsResponse reviews;
+  auto rev = CallContext(tokens_["rev1"]);
+  ASSERT_TRUE(stack_.Researcher(terminal_)
+                  ->ListReviews(rev.get(), kura::v1::ListReviewsRequest(), &reviews)
+                  .ok());
+  ASSERT_EQ(reviews.requests_size(), 1);
+  EXPECT_EQ(reviews.requests(0).justification(), "fig 2");
+  kura::v1::WithdrawExportRequest withdraw;
+  withdraw.set_id(request.id());
+  auto again = CallContext(tokens_["alice"]);
+  ASSERT_TRUE(stack_.Researcher(terminal_)->WithdrawExport(again.get(), withdraw, &out).ok());
+  EXPECT_EQ(out.state(), "withdrawn");
+  EXPECT_EQ(Vote("rev1", request.id(), "t.csv", "approve").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  kura::v1::ListExportsResponse mine;
+  auto list = CallContext(tokens_["alice"]);
+  ASSERT_TRUE(stack_.Researcher(terminal_)
+                  ->ListExports(list.get(), kura::v1::ListExportsRequest(), &mine)
+                  .ok());
+  EXPECT_EQ(mine.requests_size(), 1);
+  EXPECT_TRUE(Audited("export.withdraw", "ok"));
+}
+
+}  // namespace
+}  // namespace kura::e2e
