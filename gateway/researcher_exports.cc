@@ -8,6 +8,7 @@
 #include "gateway/call_identity.h"
 #include "gateway/export_review.h"
 #include "gateway/grpc_edge.h"
+#include "gateway/release.h"
 #include "gateway/researcher_service.h"
 #include "gateway/workspace_access.h"
 #include "nlohmann/json.hpp"
@@ -342,6 +343,56 @@ grpc::Status ResearcherService::Vote(grpc::ServerContext* context,
     return absl::OkStatus();
   }();
   return ToGrpcStatus("Vote", status);
+}
+
+grpc::Status ResearcherService::DownloadRelease(grpc::ServerContext* context,
+                                                const kura::v1::DownloadReleaseRequest* request,
+                                                kura::v1::Release* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    std::string subject = absl::StrCat("export:", request->id());
+    absl::StatusOr<ExportRecord> r = OwnExport(caller, request->id());
+    if (!r.ok()) return Refuse(caller, "export.download", subject, r.status());
+    KURA_ASSIGN_OR_RETURN(std::vector<ExportVoteRecord> votes,
+                          state_.store().ListExportVotes(r->id, r->version));
+    absl::StatusOr<std::string> manifest = BuildReleaseManifest(*r, votes);
+    if (!manifest.ok()) return Refuse(caller, "export.download", subject, manifest.status());
+    KURA_ASSIGN_OR_RETURN(WorkspaceRecord workspace, state_.store().GetWorkspace(r->workspace));
+    KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(workspace.node));
+    nlohmann::json files = nlohmann::json::parse(r->files_json, nullptr, false);
+    if (!files.is_array()) return absl::DataLossError("stored file list is malformed");
+    for (const nlohmann::json& f : files) {
+      kura::v1::NodeReadSnapshotFileRequest read;
+      read.set_snapshot_id(r->snapshot_id);
+      read.set_path(f.value("path", ""));
+      kura::v1::NodeSnapshotFile file;
+      grpc::ClientContext node_context;
+      node_context.set_deadline(absl::ToChronoTime(absl::Now() + kNodeSnapshotDeadline));
+      KURA_RETURN_IF_ERROR(
+          FromNodeStatus(workspace.node, stub->ReadSnapshotFile(&node_context, read, &file)));
+      // The bytes released are the bytes reviewed, whatever the node sends.
+      if (Sha256Hex(file.data()) != f.value("sha256", "")) {
+        state_.Audit({caller.actor, "export.download", subject, "failed",
+                      JsonObject({{"file", read.path()}, {"reason", "hash mismatch"}})});
+        return absl::FailedPreconditionError(
+            absl::StrCat(read.path(), " no longer matches what was reviewed; not released"));
+      }
+      kura::v1::ReleaseFile* out = response->add_files();
+      out->set_path(read.path());
+      out->set_data(std::move(*file.mutable_data()));
+    }
+    KURA_ASSIGN_OR_RETURN(Ed25519KeyPair key,
+                          LoadOrCreateReleaseKey(PkiDir(state_.options().state_dir)));
+    KURA_ASSIGN_OR_RETURN(std::string signature, Ed25519Sign(key.private_key, *manifest));
+    response->set_manifest_json(*manifest);
+    response->set_signature(signature);
+    response->set_public_key(key.public_key);
+    state_.Audit({caller.actor, "export.download", subject, "ok",
+                  JsonObject({{"manifest_sha256", Sha256Hex(*manifest)},
+                              {"public_key", HexEncode(key.public_key)}})});
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("DownloadRelease", status);
 }
 
 }  // namespace kura::gateway

@@ -68,6 +68,9 @@ class ResearcherService final
                           kura::v1::ExportRequest* response) override;
   grpc::Status Vote(grpc::ServerContext* context, const kura::v1::VoteRequest* request,
                     kura::v1::ExportRequest* response) override;
+  grpc::Status DownloadRelease(grpc::ServerContext* context,
+                               const kura::v1::DownloadReleaseRequest* request,
+                               kura::v1::Release* response) override;
 
  private:
   // An authenticated researcher call: the terminal and the live session.

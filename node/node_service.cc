@@ -419,4 +419,17 @@ grpc::Status NodeAgentService::SnapshotOutputs(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status NodeAgentService::ReadSnapshotFile(grpc::ServerContext* context,
+                                                const v1::NodeReadSnapshotFileRequest* request,
+                                                v1::NodeSnapshotFile* response) {
+  if (grpc::Status s = Authorize(context); !s.ok()) return s;
+  // gRPC's default message limit bounds what one call carries.
+  auto data = kura::node::ReadSnapshotFile(host_->dirs().SnapshotsDir(), request->snapshot_id(),
+                                           request->path(), 4ll << 20);
+  if (!data.ok()) return ToGrpc(data.status());
+  response->set_sha256(Sha256Hex(*data));
+  response->set_data(*std::move(data));
+  return grpc::Status::OK;
+}
+
 }  // namespace kura::node

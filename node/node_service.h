@@ -42,6 +42,9 @@ class NodeAgentService final : public v1::NodeAgent::Service {
                            v1::NodeListOutputsResponse* response) override;
   grpc::Status SnapshotOutputs(grpc::ServerContext* context, const v1::NodeSnapshotRequest* request,
                                v1::NodeSnapshotResponse* response) override;
+  grpc::Status ReadSnapshotFile(grpc::ServerContext* context,
+                                const v1::NodeReadSnapshotFileRequest* request,
+                                v1::NodeSnapshotFile* response) override;
 
  private:
   grpc::Status Authorize(grpc::ServerContext* context);

@@ -254,4 +254,36 @@ absl::StatusOr<OutputSnapshot> SnapshotOutputFiles(const std::string& outputs_di
   return snapshot;
 }
 
+absl::StatusOr<std::string> ReadSnapshotFile(const std::string& snapshots_dir,
+                                             const std::string& snapshot_id,
+                                             const std::string& path, int64_t max_bytes) {
+  bool hex = snapshot_id.size() == 64;
+  for (char c : snapshot_id) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  if (!hex) return absl::InvalidArgumentError("a snapshot id is 64 lowercase hex digits");
+  KURA_RETURN_IF_ERROR(CheckOutputPath(path));
+  std::string files = absl::StrCat(snapshots_dir, "/", snapshot_id, "/files");
+  UniqueFd root(::open(files.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no snapshot ", snapshot_id));
+    return ErrnoError("open", files);
+  }
+  UniqueFd fd(OpenBeneath(root.get(), path, O_RDONLY | O_NONBLOCK));
+  if (!fd) return OpenRefusal(path, errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("fstat", path);
+  if (!S_ISREG(st.st_mode)) return Refuse(path, TypeOf(st.st_mode));
+  if (st.st_size > max_bytes) return Refuse(path, "larger than a release file may be");
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("read", path);
+    if (n == 0) break;
+    done += n;
+  }
+  data.resize(done);
+  return data;
+}
+
 }  // namespace kura::node

@@ -47,6 +47,13 @@ absl::StatusOr<OutputSnapshot> SnapshotOutputFiles(const std::string& outputs_di
                                                    const disclosure::Policy& policy,
                                                    const SnapshotLimits& limits = {});
 
+// The bytes of `path` in snapshot `snapshot_id` under `snapshots_dir` (at most `max_bytes`).
+// InvalidArgument for an id that is not 64 hex digits or a path that is not a plain relative
+// one; NotFound when the snapshot or file does not exist. Makes system calls; thread-safe.
+absl::StatusOr<std::string> ReadSnapshotFile(const std::string& snapshots_dir,
+                                             const std::string& snapshot_id,
+                                             const std::string& path, int64_t max_bytes);
+
 // Runs the disclosure checker on `snapshot`'s files with the workspace's schemas and `specs`
 // (verified mode for each file a spec describes), in this process. Every schema's manifest
 // must still hash to what the workspace was opened with (FailedPrecondition otherwise); specs

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/release.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/fake_node.h"
@@ -68,6 +69,13 @@ class ExportTest : public ::testing::Test {
     request.set_justification(justification);
     auto context = CallContext(tokens_["alice"]);
     return stack_.Researcher(terminal_)->RequestExport(context.get(), request, out);
+  }
+
+  grpc::Status Download(const std::string& user, int64_t id, kura::v1::Release* out) {
+    kura::v1::DownloadReleaseRequest request;
+    request.set_id(id);
+    auto context = CallContext(tokens_[user]);
+    return stack_.Researcher(terminal_)->DownloadRelease(context.get(), request, out);
   }
 
   grpc::Status Vote(const std::string& user, int64_t id, const std::string& file,
@@ -137,10 +145,15 @@ TEST_F(ExportTest, TwoReviewersForPseudonymizedDataAndOnlyThem) {
     EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED) << user;
     EXPECT_THAT(refused.error_message(), HasSubstr("not a reviewer")) << user;
   }
-  // One vote when two are required decides nothing.
+  // Nothing is released before approval, and one vote when two are required decides nothing.
+  kura::v1::Release release;
+  grpc::Status early = Download("alice", id, &release);
+  EXPECT_EQ(early.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(early.error_message(), HasSubstr("not approved"));
   kura::v1::ExportRequest after;
   ASSERT_TRUE(Vote("rev1", id, "table.csv", "approve", &after).ok());
   EXPECT_EQ(after.state(), "in_review");
+  EXPECT_EQ(Download("alice", id, &release).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Vote("rev1", id, "table.csv", "reject").error_code(),
             grpc::StatusCode::ALREADY_EXISTS);
   // Blinded: rev2 does not see rev1's vote before voting.
@@ -153,6 +166,26 @@ TEST_F(ExportTest, TwoReviewersForPseudonymizedDataAndOnlyThem) {
   EXPECT_EQ(after.state(), "approved");
   EXPECT_EQ(after.votes_size(), 2);
   EXPECT_EQ(Show("alice", id, false).state(), "approved");
+  // The author downloads the signed release and it verifies offline; no one else gets it.
+  status = Download("alice", id, &release);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(release.files_size(), 1);
+  EXPECT_EQ(release.files(0).data(), "table.csv");
+  std::map<std::string, std::string> files = {{"table.csv", release.files(0).data()}};
+  ScratchDir out;
+  ASSERT_TRUE(gateway::WriteReleaseDir(out.path() + "/r", release.manifest_json(),
+                                       release.signature(), files)
+                  .ok());
+  EXPECT_TRUE(gateway::VerifyReleaseDir(out.path() + "/r", release.public_key()).ok());
+  EXPECT_THAT(release.manifest_json(), HasSubstr("\"rev2\""));
+  EXPECT_EQ(Download("rev1", id, &release).error_code(), grpc::StatusCode::NOT_FOUND);
+  // Bytes that differ from what was reviewed are never released.
+  node_->TamperSnapshots();
+  grpc::Status tampered = Download("alice", id, &release);
+  EXPECT_EQ(tampered.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(tampered.error_message(), HasSubstr("no longer matches what was reviewed"));
+  EXPECT_TRUE(Audited("export.download", "ok"));
+  EXPECT_TRUE(Audited("export.download", "denied", "not approved"));
   // A decided request takes no more votes and cannot be withdrawn.
   kura::v1::WithdrawExportRequest withdraw;
   withdraw.set_id(id);

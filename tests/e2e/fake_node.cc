@@ -197,4 +197,13 @@ grpc::Status FakeNode::SnapshotOutputs(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status FakeNode::ReadSnapshotFile(grpc::ServerContext* context,
+                                        const kura::v1::NodeReadSnapshotFileRequest* request,
+                                        kura::v1::NodeSnapshotFile* response) {
+  if (grpc::Status status = CheckGateway(*context); !status.ok()) return status;
+  response->set_data(tamper_ ? request->path() + " changed" : request->path());
+  response->set_sha256(Sha256Hex(response->data()));
+  return grpc::Status::OK;
+}
+
 }  // namespace kura::e2e

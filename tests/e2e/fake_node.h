@@ -6,6 +6,7 @@
 // exits with the number in argv[1] when argv[0] is "exit"; Attach echoes input and ends with
 // 130 on a signal or 0 on "exit\r"; Upload returns the data's SHA-256. Thread-safe.
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,12 @@ class FakeNode final : public kura::v1::NodeAgent::Service {
   grpc::Status SnapshotOutputs(grpc::ServerContext* context,
                                const kura::v1::NodeSnapshotRequest* request,
                                kura::v1::NodeSnapshotResponse* response) override;
+  // The bytes of a snapshot file: its path itself, as the canned snapshot hashed it; with
+  // TamperSnapshots(), other bytes.
+  grpc::Status ReadSnapshotFile(grpc::ServerContext* context,
+                                const kura::v1::NodeReadSnapshotFileRequest* request,
+                                kura::v1::NodeSnapshotFile* response) override;
+  void TamperSnapshots() { tamper_ = true; }
 
  private:
   // PERMISSION_DENIED unless the caller presents the gateway's certificate.
@@ -62,6 +69,7 @@ class FakeNode final : public kura::v1::NodeAgent::Service {
 
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
+  std::atomic<bool> tamper_{false};
   absl::Mutex mu_;
   std::vector<kura::v1::NodeOpenWorkspaceRequest> opened_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> closed_ ABSL_GUARDED_BY(mu_);

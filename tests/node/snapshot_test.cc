@@ -73,6 +73,19 @@ TEST_F(SnapshotTest, CopiesPlainFilesReadOnlyAndHashed) {
   ASSERT_THAT(again.status(), IsOk());
   EXPECT_NE(again->id, snap->id);
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/snapshots/.staging"));
+  // A release reads the snapshot's copy, never the workspace's.
+  auto bytes = ReadSnapshotFile(dir_ + "/snapshots", snap->id, "t.csv", 1 << 20);
+  ASSERT_THAT(bytes.status(), IsOk());
+  EXPECT_EQ(*bytes, "region,value\nA,12\nB,3\n");
+  EXPECT_THAT(ReadSnapshotFile(dir_ + "/snapshots", snap->id, "../t.csv", 1 << 20).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ReadSnapshotFile(dir_ + "/snapshots", "../../etc", "passwd", 1 << 20).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ReadSnapshotFile(dir_ + "/snapshots", std::string(64, 'f'), "t.csv", 1 << 20)
+                  .status(),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(ReadSnapshotFile(dir_ + "/snapshots", snap->id, "t.csv", 3).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("larger")));
 }
 
 TEST_F(SnapshotTest, RefusesWhatIsNotAPlainFileOfOutputs) {
@@ -255,6 +268,16 @@ TEST(SnapshotRpcTest, SnapshotsAndChecksAWorkspacesOutputs) {
   EXPECT_EQ(ReadFile(env.state() + "/snapshots/" + response.snapshot_id() + "/files/means.csv"),
             "group,mean\nA,1.5\n");
 
+  {
+    v1::NodeReadSnapshotFileRequest read;
+    read.set_snapshot_id(response.snapshot_id());
+    read.set_path("means.csv");
+    v1::NodeSnapshotFile file;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->ReadSnapshotFile(&context, read, &file).ok());
+    EXPECT_EQ(file.data(), "group,mean\nA,1.5\n");
+    EXPECT_EQ(file.sha256(), response.files(0).sha256());
+  }
   request.set_paths(0, "l.csv");
   grpc::ClientContext context;
   grpc::Status refused = stub->SnapshotOutputs(&context, request, &response);

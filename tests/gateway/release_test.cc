@@ -1,0 +1,154 @@
+// Signed releases: only an approved request has a manifest, and any change to a released file
+// or the manifest, or a manifest replayed with other files, is detected offline.
+
+#include "gateway/release.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/common/status_matchers.h"
+#include "tests/gateway/test_util.h"
+
+namespace kura::gateway {
+namespace {
+
+using ::kura::gateway::testing::TempDir;
+using ::kura::gateway::testing::TestNow;
+using ::kura::testing::IsOk;
+using ::kura::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+const std::string kTable = "region,count\nA,15\nB,20\n";
+const std::string kNotes = "method notes\n";
+
+ExportRecord Approved() {
+  ExportRecord r;
+  r.id = 7;
+  r.version = 1;
+  r.project = "cardio";
+  r.author = "alice";
+  r.justification = "fig 2";
+  r.state = ExportState::kApproved;
+  r.snapshot_id = std::string(64, 'b');
+  nlohmann::json files = nlohmann::json::array(
+      {{{"path", "t.csv"}, {"size", kTable.size()}, {"sha256", Sha256Hex(kTable)}},
+       {{"path", "doc/notes.md"}, {"size", kNotes.size()}, {"sha256", Sha256Hex(kNotes)}}});
+  r.files_json = files.dump();
+  r.report_json = R"({"files": [{"path": "t.csv", "verdict": "pass"}]})";
+  r.verdict = "pass";
+  r.policy_name = "acro-default";
+  r.policy_sha256 = std::string(64, 'c');
+  r.checker_version = "0.1.0";
+  r.schemas_json = R"([{"name": "claims", "manifest_sha256": "dd", "data_class": "anonymized"}])";
+  r.required_reviewers = 1;
+  r.created = r.updated = TestNow();
+  return r;
+}
+
+class ReleaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto key = LoadOrCreateReleaseKey(dir_.File("pki"));
+    ASSERT_THAT(key.status(), IsOk());
+    key_ = *key;
+    ExportVoteRecord vote;
+    vote.request_id = 7;
+    vote.reviewer = "bob";
+    vote.file = "t.csv";
+    vote.time = TestNow();
+    auto manifest = BuildReleaseManifest(Approved(), {vote});
+    ASSERT_THAT(manifest.status(), IsOk());
+    manifest_ = *manifest;
+    auto sig = Ed25519Sign(key_.private_key, manifest_);
+    ASSERT_THAT(sig.status(), IsOk());
+    release_ = dir_.File("release");
+    ASSERT_THAT(WriteReleaseDir(release_, manifest_, *sig,
+                                {{"t.csv", kTable}, {"doc/notes.md", kNotes}}),
+                IsOk());
+  }
+  void Write(const std::string& rel, const std::string& data) {
+    std::ofstream(release_ + "/" + rel, std::ios::binary | std::ios::trunc) << data;
+  }
+
+  TempDir dir_;
+  Ed25519KeyPair key_;
+  std::string manifest_, release_;
+};
+
+TEST_F(ReleaseTest, ManifestCarriesWhatAReviewerAndAnAuditorNeed) {
+  nlohmann::json m = nlohmann::json::parse(manifest_);
+  EXPECT_EQ(m["request"]["id"], 7);
+  EXPECT_EQ(m["request"]["version"], 1);
+  EXPECT_EQ(m["files"][0]["sha256"], Sha256Hex(kTable));
+  EXPECT_EQ(m["policy"]["name"], "acro-default");
+  EXPECT_EQ(m["checker_version"], "0.1.0");
+  EXPECT_EQ(m["schemas"][0]["manifest_sha256"], "dd");
+  EXPECT_EQ(m["reviewers"][0]["name"], "bob");
+  EXPECT_EQ(m["report"]["files"][0]["verdict"], "pass");
+  ExportRecord pending = Approved();
+  pending.state = ExportState::kInReview;
+  EXPECT_THAT(BuildReleaseManifest(pending, {}).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not approved")));
+}
+
+TEST_F(ReleaseTest, TheKeyIsKeptAcrossUses) {
+  auto again = LoadOrCreateReleaseKey(dir_.File("pki"));
+  ASSERT_THAT(again.status(), IsOk());
+  EXPECT_EQ(again->public_key, key_.public_key);
+  EXPECT_EQ(std::filesystem::status(dir_.File("pki/release.key")).permissions() &
+                std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST_F(ReleaseTest, AnUntouchedReleaseVerifies) {
+  EXPECT_THAT(VerifyReleaseDir(release_, key_.public_key), IsOk());
+}
+
+TEST_F(ReleaseTest, ATamperedFileIsNamed) {
+  Write("files/t.csv", "region,count\nA,15\nB,2\n");
+  EXPECT_THAT(VerifyReleaseDir(release_, key_.public_key),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("files/t.csv: 22 bytes, the manifest says 23"),
+                             HasSubstr("files/t.csv: SHA-256"))));
+}
+
+TEST_F(ReleaseTest, ATamperedManifestBreaksTheSignature) {
+  std::string changed = manifest_;
+  changed.replace(changed.find("fig 2"), 5, "fig 3");
+  Write("manifest.json", changed);
+  EXPECT_THAT(VerifyReleaseDir(release_, key_.public_key),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("signature does not match")));
+  // Another key's signature is no better.
+  auto other = Ed25519GenerateKeyPair();
+  ASSERT_THAT(other.status(), IsOk());
+  Write("manifest.json", manifest_);
+  EXPECT_THAT(VerifyReleaseDir(release_, other->public_key),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("signature does not match")));
+}
+
+TEST_F(ReleaseTest, AManifestReplayedWithOtherFilesIsDetected) {
+  std::error_code ec;
+  std::filesystem::remove(release_ + "/files/doc/notes.md", ec);
+  Write("files/extra.csv", "patient,diagnosis\np1,C50\n");
+  Write("files/t.csv", "region,count\nA,1\nB,2\nC,33\n");
+  absl::Status status = VerifyReleaseDir(release_, key_.public_key);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kDataLoss,
+                               AllOf(HasSubstr("files/doc/notes.md: missing"),
+                                     HasSubstr("files/extra.csv: not in the manifest"),
+                                     HasSubstr("files/t.csv: SHA-256"))));
+  EXPECT_THAT(status.message(), ::testing::Not(HasSubstr("signature")));
+}
+
+TEST_F(ReleaseTest, RefusesUnsafePaths) {
+  EXPECT_THAT(WriteReleaseDir(dir_.File("r2"), manifest_, "sig", {{"../x.csv", "x"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(WriteReleaseDir(release_, manifest_, "sig", {}),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+}  // namespace
+}  // namespace kura::gateway
