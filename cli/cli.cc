@@ -23,6 +23,11 @@ constexpr char kUsage[] =
     "  run [--workspace ID] [--cwd DIR] -- CMD...   a batch job; its exit code is kura's\n"
     "  upload FILE [DEST]                code or scripts into your project home\n"
     "  outputs [--workspace ID]          files in /outputs (the export quarantine)\n"
+    "  export request FILE... --justification TEXT [--spec SPEC.json]... [--workspace ID]\n"
+    "  export list [--project P] | show ID | withdraw ID | download ID --to DIR\n"
+    "  review list | show ID | vote ID FILE approve|request_changes|reject\n"
+    "         [--comment TEXT] [--override REASON]\n"
+    "  verify DIR [--key RELEASE_PUB]    check a release's signature and hashes, offline\n"
     "environment: KURA_GATEWAY, KURA_CONFIG_DIR (default ~/.config/kura)\n";
 
 int Usage() {
@@ -78,6 +83,7 @@ int RunKura(const std::vector<std::string>& args) {
     return 1;
   }
   invocation.config = *std::move(config);
+  if (command == "verify") return VerifyCommand(invocation);
   if (absl::Status tls = RequireTls13(); !tls.ok()) {
     std::fprintf(stderr, "kura: %s\n", std::string(tls.message()).c_str());
     return 1;
@@ -90,6 +96,8 @@ int RunKura(const std::vector<std::string>& args) {
   if (command == "run") return RunCommand(invocation);
   if (command == "shell") return ShellCommand(invocation);
   if (command == "upload") return UploadCommand(invocation);
+  if (command == "export") return ExportCommand(invocation);
+  if (command == "review") return ReviewCommand(invocation);
   std::fprintf(stderr, "kura: unknown command '%s'\n", command.c_str());
   return Usage();
 }

@@ -28,5 +28,9 @@ int OutputsCommand(const Invocation& invocation);
 int RunCommand(const Invocation& invocation);
 int ShellCommand(const Invocation& invocation);
 int UploadCommand(const Invocation& invocation);
+int ExportCommand(const Invocation& invocation);
+int ReviewCommand(const Invocation& invocation);
+// Offline: checks a release directory's signature and hashes (docs/export.md).
+int VerifyCommand(const Invocation& invocation);
 
 }  // namespace kura::cli

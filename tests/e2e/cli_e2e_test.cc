@@ -17,6 +17,7 @@
 #include "gateway/broker_assertion.h"
 #include "gateway/pki_files.h"
 #include "common/unique_fd.h"
+#include "gateway/release.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -249,6 +250,61 @@ TEST_F(CliTest, AfterLogoutCommandsSayToLogIn) {
   KuraResult projects = Kura({"projects"});
   EXPECT_EQ(projects.exit_code, 1);
   EXPECT_THAT(projects.err, HasSubstr("kura login"));
+}
+
+TEST_F(CliTest, ExportRequestListWithdrawAndNoDownloadBeforeApproval) {
+  ASSERT_EQ(LogIn().exit_code, 0);
+  ASSERT_EQ(Kura({"workspace", "open", "cancer-2026", "--schema", "claims"}).exit_code, 0);
+  KuraResult usage = Kura({"export", "request", "table.csv"});
+  EXPECT_EQ(usage.exit_code, 1);
+  EXPECT_THAT(usage.err, HasSubstr("--justification"));
+  KuraResult refused = Kura({"export", "request", "link.csv", "--justification", "fig 1"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("symlink"));
+  KuraResult request =
+      Kura({"export", "request", "/outputs/table.csv", "--justification", "fig 1"});
+  ASSERT_EQ(request.exit_code, 0) << request.err;
+  EXPECT_THAT(request.out, HasSubstr("checked"));
+  KuraResult list = Kura({"export", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  nlohmann::json requests = nlohmann::json::parse(list.out);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0]["files"][0]["path"], "table.csv");
+  const std::string id = std::to_string(requests[0]["id"].get<int64_t>());
+  KuraResult download = Kura({"export", "download", id, "--to", stack_.state_dir() + "/rel"});
+  EXPECT_EQ(download.exit_code, 1);
+  EXPECT_THAT(download.err, HasSubstr("not approved"));
+  // alice is no reviewer.
+  KuraResult vote = Kura({"review", "vote", id, "table.csv", "approve"});
+  EXPECT_EQ(vote.exit_code, 1);
+  EXPECT_THAT(vote.err, HasSubstr("author"));
+  KuraResult withdraw = Kura({"export", "withdraw", id});
+  EXPECT_EQ(withdraw.exit_code, 0) << withdraw.err;
+  EXPECT_THAT(withdraw.out, HasSubstr("withdrawn"));
+}
+
+TEST_F(CliTest, VerifySaysPreciselyWhatDoesNotMatch) {
+  absl::StatusOr<Ed25519KeyPair> key = Ed25519GenerateKeyPair();
+  ASSERT_TRUE(key.ok());
+  const std::string table = "region,count\nA,15\n";
+  nlohmann::json manifest = {
+      {"files", {{{"path", "t.csv"}, {"size", table.size()}, {"sha256", Sha256Hex(table)}}}}};
+  const std::string text = manifest.dump(2);
+  absl::StatusOr<std::string> sig = Ed25519Sign(key->private_key, text);
+  ASSERT_TRUE(sig.ok());
+  const std::string dir = stack_.state_dir() + "/release";
+  ASSERT_TRUE(gateway::WriteReleaseDir(dir, text, *sig, {{"t.csv", table}}).ok());
+  const std::string pub = stack_.state_dir() + "/release.pub";
+  std::ofstream(pub) << HexEncode(key->public_key) << "\n";
+  KuraResult good = Kura({"verify", dir, "--key", pub});
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_THAT(good.out, HasSubstr("verifies"));
+  std::ofstream(dir + "/files/t.csv", std::ios::trunc) << "region,count\nA,1\n";
+  std::ofstream(dir + "/files/extra.csv") << "x\n";
+  KuraResult bad = Kura({"verify", dir, "--key", pub});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("files/t.csv: SHA-256"));
+  EXPECT_THAT(bad.err, HasSubstr("files/extra.csv: not in the manifest"));
 }
 
 }  // namespace
