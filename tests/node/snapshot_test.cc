@@ -269,6 +269,10 @@ TEST(SnapshotRpcTest, SnapshotsAndChecksAWorkspacesOutputs) {
             "group,mean\nA,1.5\n");
 
   {
+    // The snapshot outlives the agent: a restarted kura-node still serves it.
+    env.StopNode();
+    env.StartNode();
+    stub = env.GatewayStub();
     v1::NodeReadSnapshotFileRequest read;
     read.set_snapshot_id(response.snapshot_id());
     read.set_path("means.csv");
