@@ -9,6 +9,7 @@
 #include "gateway/admin_commands.h"
 #include "gateway/pki.h"
 #include "gateway/pki_files.h"
+#include "gateway/release.h"
 
 namespace kura::gateway::admin {
 namespace {
@@ -65,8 +66,12 @@ absl::StatusOr<CommandOutcome> PkiInit(CommandContext& context) {
                         CreateCertificateAuthority("kura CA", context.now, validity));
   PkiPaths paths = CaPaths(dir);
   KURA_RETURN_IF_ERROR(WriteKeyAndCertificate(paths, ca));
+  KURA_ASSIGN_OR_RETURN(Ed25519KeyPair release, LoadOrCreateReleaseKey(dir));
   context.out << "created kura's CA (ECDSA P-256)\n  certificate " << paths.certificate
-              << "\n  key         " << paths.key << " (mode 0600; keep it offline)\n";
+              << "\n  key         " << paths.key << " (mode 0600; keep it offline)\n"
+              << "created the release key (Ed25519) in " << dir
+              << "/release.key; publish its public key, against which releases verify:\n  "
+              << HexEncode(release.public_key) << "\n";
   return CommandOutcome{"pki:ca", nlohmann::json{{"dir", dir}}.dump()};
 }
 

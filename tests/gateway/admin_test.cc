@@ -11,6 +11,7 @@
 #include "common/crypto.h"
 #include "gateway/pki.h"
 #include "gateway/pki_files.h"
+#include "gateway/release.h"
 #include "gateway/sqlite_store.h"
 #include "gateway/totp.h"
 #include "gmock/gmock.h"
@@ -59,6 +60,12 @@ TEST_F(AdminTest, OperatorWalkThroughIsAudited) {
   struct stat st;
   ASSERT_EQ(::stat((pki_ + "/ca.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // The release key comes with the CA, its public half printed for publishing.
+  ASSERT_EQ(::stat((pki_ + "/release.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto release = LoadOrCreateReleaseKey(pki_);
+  ASSERT_THAT(release, IsOk());
+  EXPECT_THAT(out_.str(), HasSubstr(HexEncode(release->public_key)));
   EXPECT_EQ(Run({"pki", "init", "--dir", "PKI"}), kAdminExitFailed);
   EXPECT_THAT(err_.str(), HasSubstr("already exists"));
 
