@@ -108,6 +108,28 @@ absl::StatusOr<ExportRecord> RecordFromSnapshot(const kura::v1::NodeSnapshotResp
   return r;
 }
 
+// Asks the workspace's node to snapshot `paths` and check them; the record that makes.
+absl::StatusOr<ExportRecord> SnapshotAndCheck(
+    GatewayState& state, const WorkspaceRecord& workspace,
+    const google::protobuf::RepeatedPtrField<std::string>& paths,
+    const google::protobuf::RepeatedPtrField<kura::v1::ExportSpec>& specs) {
+  KURA_ASSIGN_OR_RETURN(auto stub, state.NodeStub(workspace.node));
+  kura::v1::NodeSnapshotRequest node_request;
+  node_request.set_workspace_id(workspace.id);
+  *node_request.mutable_paths() = paths;
+  for (const kura::v1::ExportSpec& spec : specs) {
+    kura::v1::TableSpecDocument* doc = node_request.add_specs();
+    doc->set_name(spec.name());
+    doc->set_json(spec.json());
+  }
+  grpc::ClientContext node_context;
+  node_context.set_deadline(absl::ToChronoTime(absl::Now() + kNodeSnapshotDeadline));
+  kura::v1::NodeSnapshotResponse reply;
+  KURA_RETURN_IF_ERROR(FromNodeStatus(
+      workspace.node, stub->SnapshotOutputs(&node_context, node_request, &reply)));
+  return RecordFromSnapshot(reply);
+}
+
 bool IsMember(Store& store, absl::string_view user, absl::string_view project) {
   return RequireProjectMember(store, user, project).ok();
 }
@@ -130,22 +152,10 @@ grpc::Status ResearcherService::RequestExport(grpc::ServerContext* context,
       return Refuse(caller, "export.request", subject,
                     absl::InvalidArgumentError("an export request needs at least one file"));
     }
-    KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(workspace.node));
-    kura::v1::NodeSnapshotRequest node_request;
-    node_request.set_workspace_id(workspace.id);
-    *node_request.mutable_paths() = request->paths();
-    for (const kura::v1::ExportSpec& spec : request->specs()) {
-      kura::v1::TableSpecDocument* doc = node_request.add_specs();
-      doc->set_name(spec.name());
-      doc->set_json(spec.json());
-    }
-    grpc::ClientContext node_context;
-    node_context.set_deadline(absl::ToChronoTime(absl::Now() + kNodeSnapshotDeadline));
-    kura::v1::NodeSnapshotResponse reply;
-    absl::Status snapshot = FromNodeStatus(
-        workspace.node, stub->SnapshotOutputs(&node_context, node_request, &reply));
-    if (!snapshot.ok()) return Refuse(caller, "export.request", subject, snapshot);
-    KURA_ASSIGN_OR_RETURN(ExportRecord record, RecordFromSnapshot(reply));
+    absl::StatusOr<ExportRecord> checked =
+        SnapshotAndCheck(state_, workspace, request->paths(), request->specs());
+    if (!checked.ok()) return Refuse(caller, "export.request", subject, checked.status());
+    ExportRecord record = *std::move(checked);
     record.project = workspace.project;
     record.author = caller.session.user;
     record.workspace = workspace.id;
@@ -227,6 +237,55 @@ grpc::Status ResearcherService::WithdrawExport(grpc::ServerContext* context,
     return absl::OkStatus();
   }();
   return ToGrpcStatus("WithdrawExport", status);
+}
+
+grpc::Status ResearcherService::ResubmitExport(grpc::ServerContext* context,
+                                               const kura::v1::ResubmitExportRequest* request,
+                                               kura::v1::ExportRequest* response) {
+  absl::Status status = [&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
+    KURA_ASSIGN_OR_RETURN(ExportRecord r, OwnExport(caller, request->id()));
+    std::string subject = absl::StrCat("export:", r.id);
+    if (r.state != ExportState::kChecked && r.state != ExportState::kInReview &&
+        r.state != ExportState::kChangesRequested) {
+      return Refuse(caller, "export.resubmit", subject,
+                    absl::FailedPreconditionError(absl::StrCat(
+                        "export request ", r.id, " is ", ExportStateName(r.state),
+                        "; only an undecided request or one sent back for changes takes a new "
+                        "version")));
+    }
+    KURA_ASSIGN_OR_RETURN(WorkspaceRecord workspace,
+                          UsableWorkspace(caller, r.workspace, "export.resubmit"));
+    google::protobuf::RepeatedPtrField<std::string> paths = request->paths();
+    if (paths.empty()) {
+      for (const std::string& p : FilePaths(r)) *paths.Add() = p;
+    }
+    absl::StatusOr<ExportRecord> checked =
+        SnapshotAndCheck(state_, workspace, paths, request->specs());
+    if (!checked.ok()) return Refuse(caller, "export.resubmit", subject, checked.status());
+    if (checked->snapshot_id == r.snapshot_id) {
+      return Refuse(caller, "export.resubmit", subject,
+                    absl::FailedPreconditionError(
+                        "the files are unchanged since the latest version; nothing to resubmit"));
+    }
+    ExportRecord next = *std::move(checked);
+    next.id = r.id;
+    next.project = r.project;
+    next.author = r.author;
+    next.workspace = r.workspace;
+    next.justification = request->justification().empty() ? r.justification
+                                                           : request->justification();
+    next.created = r.created;
+    next.updated = state_.Now();
+    KURA_ASSIGN_OR_RETURN(next.version, state_.store().AddExportVersion(next));
+    state_.Audit({caller.actor, "export.resubmit", subject, "ok",
+                  JsonObject({{"version", absl::StrCat(next.version)},
+                              {"snapshot", next.snapshot_id},
+                              {"verdict", next.verdict}})});
+    *response = ExportToProto(next, {});
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus("ResubmitExport", status);
 }
 
 absl::StatusOr<ExportRecord> ResearcherService::ReviewableExport(const Caller& caller,

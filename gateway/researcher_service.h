@@ -61,6 +61,9 @@ class ResearcherService final
   grpc::Status WithdrawExport(grpc::ServerContext* context,
                               const kura::v1::WithdrawExportRequest* request,
                               kura::v1::ExportRequest* response) override;
+  grpc::Status ResubmitExport(grpc::ServerContext* context,
+                              const kura::v1::ResubmitExportRequest* request,
+                              kura::v1::ExportRequest* response) override;
   grpc::Status ListReviews(grpc::ServerContext* context,
                            const kura::v1::ListReviewsRequest* request,
                            kura::v1::ListExportsResponse* response) override;

@@ -84,6 +84,7 @@ class SqliteStore final : public Store {
                                  absl::Time now) override;
 
   absl::StatusOr<int64_t> CreateExport(const ExportRecord& request) override;
+  absl::StatusOr<int> AddExportVersion(const ExportRecord& request) override;
   absl::StatusOr<ExportRecord> GetExport(int64_t id) override;
   absl::StatusOr<std::vector<ExportRecord>> ListExportVersions(int64_t id) override;
   absl::StatusOr<std::vector<ExportRecord>> ListExports(absl::string_view project) override;

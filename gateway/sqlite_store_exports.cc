@@ -83,6 +83,31 @@ absl::StatusOr<int64_t> SqliteStore::CreateExport(const ExportRecord& r) {
   return id;
 }
 
+absl::StatusOr<int> SqliteStore::AddExportVersion(const ExportRecord& r) {
+  absl::MutexLock lock(&mu_);
+  int version = 0;
+  KURA_RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    KURA_ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                          db_->Query("SELECT MAX(version) FROM export_requests WHERE id = ?",
+                                     {r.id}));
+    if (rows.empty() || !rows[0].OptionalInt(0).has_value()) {
+      return NotFound("export request", absl::StrCat(r.id));
+    }
+    version = static_cast<int>(*rows[0].OptionalInt(0)) + 1;
+    return db_
+        ->Execute(absl::StrCat("INSERT INTO export_requests (", kExportColumns,
+                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                  {r.id, static_cast<int64_t>(version), Text(r.project), Text(r.author),
+                   Text(r.workspace), Text(r.justification), Text(ExportStateName(r.state)),
+                   Text(r.snapshot_id), Text(r.files_json), Text(r.report_json), Text(r.verdict),
+                   Text(r.policy_name), Text(r.policy_sha256), Text(r.checker_version),
+                   Text(r.schemas_json), static_cast<int64_t>(r.required_reviewers),
+                   Micros(r.created), Micros(r.updated)})
+        .status();
+  }));
+  return version;
+}
+
 absl::StatusOr<ExportRecord> SqliteStore::GetExport(int64_t id) {
   absl::MutexLock lock(&mu_);
   KURA_ASSIGN_OR_RETURN(

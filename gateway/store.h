@@ -103,6 +103,9 @@ class Store {
   // ---- export requests and votes ----
   // Stores `request` as a new request (version 1) and returns its id.
   virtual absl::StatusOr<int64_t> CreateExport(const ExportRecord& request) = 0;
+  // Stores `request` as the next version of request `request.id` (its votes start empty) and
+  // returns the version. NotFound for an unknown id.
+  virtual absl::StatusOr<int> AddExportVersion(const ExportRecord& request) = 0;
   // The latest version of request `id`.
   virtual absl::StatusOr<ExportRecord> GetExport(int64_t id) = 0;
   // Every version of request `id`, oldest first.

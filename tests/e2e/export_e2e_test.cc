@@ -217,6 +217,30 @@ TEST_F(ExportTest, AFailingFileNeedsAnOverrideAndTheStrictestVoteWins) {
   ASSERT_TRUE(Vote("rev1", request.id(), "notes.md", "request_changes", &after).ok());
   EXPECT_EQ(after.state(), "changes_requested");
   EXPECT_TRUE(Audited("export.vote", "ok", "a structural zero"));
+
+  // A changed file makes a new version; the votes start over and a vote on the old one is
+  // refused.
+  kura::v1::ResubmitExportRequest resubmit;
+  resubmit.set_id(request.id());
+  resubmit.add_paths("fixed.csv");
+  resubmit.add_paths("notes.md");
+  auto context = CallContext(tokens_["alice"]);
+  kura::v1::ExportRequest second;
+  grpc::Status resubmitted =
+      stack_.Researcher(terminal_)->ResubmitExport(context.get(), resubmit, &second);
+  ASSERT_TRUE(resubmitted.ok()) << resubmitted.error_message();
+  EXPECT_EQ(second.id(), request.id());
+  EXPECT_EQ(second.version(), 2);
+  EXPECT_EQ(second.state(), "checked");
+  EXPECT_EQ(second.verdict(), "pass");
+  EXPECT_EQ(Show("rev1", request.id(), true).votes_size(), 0);
+  EXPECT_EQ(Vote("rev1", request.id(), "notes.md", "approve").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // Vote() names version 1
+  auto same = CallContext(tokens_["alice"]);
+  EXPECT_EQ(stack_.Researcher(terminal_)->ResubmitExport(same.get(), resubmit, &second)
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // unchanged files
+  EXPECT_TRUE(Audited("export.resubmit", "ok"));
 }
 
 TEST_F(ExportTest, RefusedFilesWithdrawalAndOtherPeoplesRequests) {

@@ -206,6 +206,32 @@ TEST_F(ExportStoreTest, RequestsAndVotesSurviveARestart) {
   EXPECT_THAT(store_->GetExport(7).status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST_F(ExportStoreTest, ANewVersionStartsWithNoVotes) {
+  Populate();
+  ExportRecord r = Request();
+  ASSERT_THAT(store_->CreateExport(r).status(), IsOk());
+  ASSERT_THAT(store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kReject)), IsOk());
+  r.snapshot_id = std::string(64, 'e');
+  r.state = ExportState::kChecked;
+  auto version = store_->AddExportVersion(r);
+  ASSERT_THAT(version.status(), IsOk());
+  EXPECT_EQ(*version, 2);
+  auto latest = store_->GetExport(1);
+  ASSERT_THAT(latest.status(), IsOk());
+  EXPECT_EQ(latest->version, 2);
+  EXPECT_EQ(latest->snapshot_id, std::string(64, 'e'));
+  EXPECT_TRUE(store_->ListExportVotes(1, 2)->empty());
+  EXPECT_EQ(store_->ListExportVotes(1, 1)->size(), 1u);
+  EXPECT_EQ(store_->ListExportVersions(1)->size(), 2u);
+  EXPECT_EQ(store_->ListExports("cardio")->size(), 1u);
+  // State changes touch the latest version only.
+  ASSERT_THAT(store_->SetExportState(1, ExportState::kChecked, ExportState::kWithdrawn, TestNow()),
+              IsOk());
+  EXPECT_EQ(store_->ListExportVersions(1)->front().state, ExportState::kInReview);
+  r.id = 42;
+  EXPECT_THAT(store_->AddExportVersion(r).status(), StatusIs(absl::StatusCode::kNotFound));
+}
+
 TEST_F(ExportStoreTest, RefusesUnknownProjectsAndUsers) {
   Populate();
   ExportRecord r = Request();
