@@ -25,6 +25,7 @@ constexpr char kUsage[] =
     "  outputs [--workspace ID]          files in /outputs (the export quarantine)\n"
     "  export request FILE... --justification TEXT [--spec SPEC.json]... [--workspace ID]\n"
     "  export list [--project P] | show ID | withdraw ID | download ID --to DIR\n"
+    "  export resubmit ID [FILE...] [--justification TEXT] [--spec SPEC.json]...\n"
     "  review list | show ID | vote ID FILE approve|request_changes|reject\n"
     "         [--comment TEXT] [--override REASON]\n"
     "  verify DIR [--key RELEASE_PUB]    check a release's signature and hashes, offline\n"

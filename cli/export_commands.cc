@@ -140,6 +140,36 @@ int ExportDownload(const Invocation& invocation, std::vector<std::string> args) 
   return 0;
 }
 
+int ExportResubmit(const Invocation& invocation, std::vector<std::string> args) {
+  const ClientConfig& config = invocation.config;
+  kura::v1::ResubmitExportRequest request;
+  request.set_justification(TakeOption(args, "--justification").value_or(""));
+  for (const std::string& spec : TakeRepeatedOption(args, "--spec")) {
+    absl::StatusOr<std::string> text = ReadText(spec);
+    if (!text.ok()) return FailStatus(config, text.status());
+    kura::v1::ExportSpec* out = request.add_specs();
+    out->set_name(BaseName(spec));
+    out->set_json(*text);
+  }
+  absl::StatusOr<int64_t> id = ParseId(args, 0);
+  if (!id.ok()) {
+    return Fail(config, "usage: kura export resubmit ID [FILE...] [--justification TEXT] "
+                        "[--spec SPEC.json]...");
+  }
+  request.set_id(*id);
+  for (size_t i = 1; i < args.size(); ++i) {
+    request.add_paths(absl::StartsWith(args[i], "/outputs/") ? args[i].substr(9) : args[i]);
+  }
+  auto client = ConnectWithSession(config);
+  if (!client.ok()) return FailStatus(config, client.status());
+  kura::v1::ExportRequest response;
+  auto context = (*client)->Context(kExportTimeout);
+  grpc::Status status = (*client)->stub().ResubmitExport(context.get(), request, &response);
+  if (!status.ok()) return FailCall(config, status);
+  PrintRequest(config, response, true);
+  return 0;
+}
+
 }  // namespace
 
 int ExportCommand(const Invocation& invocation) {
@@ -150,6 +180,7 @@ int ExportCommand(const Invocation& invocation) {
   args.erase(args.begin());
   if (verb == "request") return ExportRequest(invocation, args);
   if (verb == "download") return ExportDownload(invocation, args);
+  if (verb == "resubmit") return ExportResubmit(invocation, args);
   auto client = ConnectWithSession(config);
   if (!client.ok()) return FailStatus(config, client.status());
   auto context = (*client)->Context(kExportTimeout);

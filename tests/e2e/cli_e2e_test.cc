@@ -278,6 +278,10 @@ TEST_F(CliTest, ExportRequestListWithdrawAndNoDownloadBeforeApproval) {
   KuraResult vote = Kura({"review", "vote", id, "table.csv", "approve"});
   EXPECT_EQ(vote.exit_code, 1);
   EXPECT_THAT(vote.err, HasSubstr("author"));
+  KuraResult resubmit = Kura({"export", "resubmit", id, "/outputs/table2.csv"});
+  EXPECT_EQ(resubmit.exit_code, 0) << resubmit.err;
+  EXPECT_THAT(resubmit.out, HasSubstr(" v2 "));
+  EXPECT_THAT(resubmit.out, HasSubstr("table2.csv"));
   KuraResult withdraw = Kura({"export", "withdraw", id});
   EXPECT_EQ(withdraw.exit_code, 0) << withdraw.err;
   EXPECT_THAT(withdraw.out, HasSubstr("withdrawn"));
