@@ -136,6 +136,15 @@ int Serve(const Flags& flags) {
     host_options.policy.init_binary =
         FindBinary({dir + "/kura-workspace-init", dir + "/../libexec/kura/kura-workspace-init"});
   }
+  // The kura Python module (python/kura), copied beside the binaries at build time.
+  for (const std::string& candidate : {dir + "/python", dir + "/../share/kura/python"}) {
+    char resolved[PATH_MAX];
+    if (::access((candidate + "/kura/__init__.py").c_str(), R_OK) == 0 &&
+        ::realpath(candidate.c_str(), resolved) != nullptr) {
+      host_options.policy.python_dir = resolved;
+      break;
+    }
+  }
   host_options.policy.disk_bytes = GetNumber(flags, "disk-bytes", 0);
   kura::node::WorkspaceHost host(std::move(host_options));
   if (absl::Status s = host.Prepare(); !s.ok()) {

@@ -58,6 +58,7 @@ inline constexpr uint32_t kMaxUid = 65535;
 inline constexpr char kInitPathInside[] = "/.kura-init";
 inline constexpr char kCtlDirInside[] = "/.kura";
 inline constexpr char kInitSocketInside[] = "/.kura/init.sock";
+inline constexpr char kPythonDirInside[] = "/opt/kura/python";
 
 // OK when `name` may be a workspace id, project, user or schema name, which become path
 // components: 1 to 64 of [A-Za-z0-9._-], not starting with '.' or '-'. InvalidArgument naming

@@ -55,6 +55,7 @@ std::vector<std::string> WorkspaceEnvironment(const v1::NodeOpenWorkspaceRequest
       "SHELL=/bin/bash",
       absl::StrCat("KURA_WORKSPACE=", request.workspace_id()),
       absl::StrCat("KURA_PROJECT=", request.project()),
+      absl::StrCat("PYTHONPATH=", kPythonDirInside),
   };
 }
 
@@ -80,6 +81,9 @@ v1::SandboxSpec BuildWorkspaceSpec(const v1::NodeOpenWorkspaceRequest& request,
   tmp->set_size_bytes(policy.tmp_bytes);
   *spec.add_mounts() = Bind(policy.init_binary, kInitPathInside, true);
   *spec.add_mounts() = Bind(dirs.CtlDir(id), kCtlDirInside, false);
+  if (!policy.python_dir.empty()) {
+    *spec.add_mounts() = Bind(policy.python_dir, kPythonDirInside, true);
+  }
   spec.set_uid(request.uid());
   spec.set_gid(request.uid());
   v1::Limits* limits = spec.mutable_limits();

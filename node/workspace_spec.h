@@ -13,6 +13,7 @@ namespace kura::node {
 // How this node builds its workspaces' sandboxes. A plain value.
 struct WorkspacePolicy {
   std::string init_binary;            // host path of kura-workspace-init
+  std::string python_dir;             // host directory holding the kura Python module; "": none
   uint64_t disk_bytes = 0;            // cap of each writable mount; 0: none
   uint64_t tmp_bytes = 512ull << 20;  // /tmp tmpfs
   uint32_t pids = 4096;
@@ -26,7 +27,8 @@ absl::Status VerifySchemaManifest(const v1::MountSchema& schema);
 
 // The sandbox of workspace `request` (already normalized): host rootfs; /data/<schema>
 // read-only; /home/<user>, /outputs and the control directory writable; /tmp tmpfs; its limits;
-// kura-workspace-init as the workload. Pure.
+// kura-workspace-init as the workload; the kura Python module's directory read-only at
+// kPythonDirInside (on PYTHONPATH) when the policy names one. Pure.
 v1::SandboxSpec BuildWorkspaceSpec(const v1::NodeOpenWorkspaceRequest& request,
                                    const NodeDirs& dirs, const WorkspacePolicy& policy);
 

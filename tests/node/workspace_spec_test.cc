@@ -81,6 +81,14 @@ TEST(WorkspaceSpecTest, SchemasReadOnlyHomeAndOutputsWritableNoHostRoot) {
   EXPECT_EQ(by_target["/tmp"]->kind(), v1::Mount::TMPFS);
   EXPECT_TRUE(by_target[kInitPathInside]->read_only());
   EXPECT_EQ(by_target.size(), 6u) << "nothing else of the host is mounted";
+  EXPECT_THAT(spec.env(), ::testing::Contains("PYTHONPATH=/opt/kura/python"));
+
+  policy.python_dir = "/usr/share/kura/python";
+  spec = BuildWorkspaceSpec(*NormalizeOpenRequest(Request()), dirs, policy);
+  const v1::Mount& python = spec.mounts(spec.mounts_size() - 1);
+  EXPECT_EQ(python.target(), kPythonDirInside);
+  EXPECT_EQ(python.source(), "/usr/share/kura/python");
+  EXPECT_TRUE(python.read_only());
 }
 
 }  // namespace

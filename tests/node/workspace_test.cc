@@ -91,6 +91,25 @@ TEST_F(NodeAgentTest, JobReadsSchemaWritesOutputsAndListOutputsHashesThem) {
   EXPECT_EQ(outputs.files(0).sha256(), Sha256Hex("n,total\n3,410\n"));
 }
 
+TEST_F(NodeAgentTest, KuraPythonModuleWritesATableAndItsSpecAndIsReadOnly) {
+  Open("ws-py", 1210);
+  const std::string script =
+      "import kura\n"
+      "print(kura.__file__)\n"
+      "kura.table(rows=['age'], statistic='sum', value='cost', data='/data/claims/claims.csv',\n"
+      "           schema='claims', table='claims', unit='patient', out='/outputs/t.csv',\n"
+      "           min_count=None)\n";
+  auto run = RunJob(stub_.get(), "ws-py", {"python3", "-c", script});
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message();
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "/opt/kura/python/kura/__init__.py\n");
+  const std::string outputs = env_->state() + "/workspaces/ws-py/outputs/";
+  EXPECT_EQ(ReadFile(outputs + "t.csv"), "age,value\n40,100\n51,230\n62,80\n");
+  EXPECT_THAT(ReadFile(outputs + "t.spec.json"), HasSubstr("\"output\": \"t.csv\""));
+  auto write = RunJob(stub_.get(), "ws-py", {"sh", "-c", "echo x > /opt/kura/python/kura/x.py"});
+  EXPECT_NE(write.exit_code, 0) << "the module is bound read-only";
+}
+
 TEST_F(NodeAgentTest, JobStreamsStderrAndExitStatus) {
   Open("ws-exit", 1202);
   auto run = RunJob(stub_.get(), "ws-exit", {"sh", "-c", "echo out; echo err >&2; exit 7"});
