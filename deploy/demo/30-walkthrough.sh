@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job's walk-through: an operator sets kura up, a researcher at a VDI terminal logs
 # in, opens a workspace on an analysis node, runs a Python analysis over /data, lists what it
-# wrote to /outputs, and is refused what the rules forbid. The stack (kura-gateway and
+# wrote to /outputs, and is refused what the rules forbid. Then, at a dedicated terminal, she
+# writes a table with the workspace's `kura` Python module, asks for its export, the checker
+# fails a small cell, she suppresses it and resubmits, two reviewers approve, and she downloads
+# the signed release and verifies it offline. The stack (kura-gateway and
 # kura-node on loopback, SQLite under .kura-demo/) is left running, with instructions for
 # trying it by hand. Every wait is bounded; nothing here waits for a person.
 set -euo pipefail
@@ -39,9 +42,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # A previous demo's workspace and processes, by the ids it recorded.
-if [ -f "$demo/terminal-alice/workspace" ]; then
-  KURA_CONFIG_DIR=$demo/terminal-alice timeout 20 "$kura" workspace close >/dev/null 2>&1 || true
-fi
+for terminal in "$demo/terminal-alice" "$demo/terminal-alice-dedicated"; do
+  if [ -f "$terminal/workspace" ]; then
+    KURA_CONFIG_DIR=$terminal timeout 20 "$kura" workspace close >/dev/null 2>&1 || true
+  fi
+done
 for pidfile in "$demo"/node.pid "$demo"/gateway.pid; do
   if [ -f "$pidfile" ]; then
     pid=$(cat "$pidfile")
@@ -67,11 +72,16 @@ show "$admin" pki init --dir "$pki" --store "$store"
 show "$admin" pki issue-gateway --dir "$pki" --dns localhost --ip 127.0.0.1 --store "$store"
 show "$admin" pki issue-node --dir "$pki" --id node-1 --dns localhost --ip 127.0.0.1 --store "$store"
 show "$admin" pki issue-terminal --dir "$pki" --id vdi-01 --class standard --store "$store"
+show "$admin" pki issue-terminal --dir "$pki" --id sec-01 --class dedicated --store "$store"
 
 say "operator: a synthetic claims schema (anonymized) and a linked one (pseudonymized)"
 mkdir -p "$demo/schemas"
 show "$synth" --rows 20000 --seed 7 --out "$demo/schemas/claims"
 show "$synth" --rows 2000 --seed 8 --name claims_linked --out "$demo/schemas/claims_linked"
+# kura-synth writes every manifest as anonymized; the linked one says what it is. The node
+# reports each schema's class from its manifest, and pseudonymized data need two reviewers.
+sed -i 's/"data_class": "anonymized"/"data_class": "pseudonymized"/' \
+  "$demo/schemas/claims_linked/schema.json"
 chmod -R a+rX "$demo/schemas"
 sha() { sha256sum "$1/schema.json" | cut -d' ' -f1; }
 show adm schemas add claims --class anonymized --path "$demo/schemas/claims" \
@@ -79,12 +89,15 @@ show adm schemas add claims --class anonymized --path "$demo/schemas/claims" \
 show adm schemas add claims_linked --class pseudonymized --path "$demo/schemas/claims_linked" \
   --manifest-sha256 "$(sha "$demo/schemas/claims_linked")"
 
-say "operator: a project, a researcher, a reviewer and the data permit's window"
+say "operator: a project, researchers, two disclosure reviewers and the data permit's window"
 show adm projects add cancer-2026 --description "Treatment pathways in oncology claims"
 adm users add alice --role researcher | tee "$demo/alice.enrol"
 adm users add bob --role researcher | tee "$demo/bob.enrol"
-show adm users add rei --role reviewer
+adm users add rei --role reviewer | tee "$demo/rei.enrol"
+adm users add ken --role reviewer | tee "$demo/ken.enrol"
 show adm projects add-member cancer-2026 alice
+show adm projects add-member cancer-2026 rei
+show adm projects add-member cancer-2026 ken
 show adm projects add diabetes-2026 --description "Another team's project"
 show adm projects add-member diabetes-2026 bob
 today=$(date -u +%Y-%m-%d)
@@ -122,19 +135,23 @@ fi
 show adm nodes list
 
 # The terminal's side: its certificate and where the gateway is.
-terminal_config() {  # DIR USER
+terminal_config() {  # DIR USER [TERMINAL]
+  local t=${3:-vdi-01}
   mkdir -p "$1"
   chmod 0700 "$1"
   cp "$pki/ca.crt" "$1/ca.crt"
-  cp "$pki/terminals/vdi-01.crt" "$1/vdi-01.crt"
-  install -m 0600 "$pki/terminals/vdi-01.key" "$1/vdi-01.key"
+  cp "$pki/terminals/$t.crt" "$1/$t.crt"
+  install -m 0600 "$pki/terminals/$t.key" "$1/$t.key"
   cat >"$1/config.json" <<EOF
-{"gateway": "127.0.0.1:$port", "ca": "ca.crt", "cert": "vdi-01.crt", "key": "vdi-01.key",
+{"gateway": "127.0.0.1:$port", "ca": "ca.crt", "cert": "$t.crt", "key": "$t.key",
  "user": "$2"}
 EOF
 }
 terminal_config "$demo/terminal-alice" alice
 terminal_config "$demo/terminal-bob" bob
+terminal_config "$demo/terminal-alice-dedicated" alice sec-01
+terminal_config "$demo/terminal-rei" rei
+terminal_config "$demo/terminal-ken" ken
 
 # What the researcher's authenticator app would show: RFC 6238 over the enrolled secret.
 cat >"$demo/totp.py" <<'EOF'
@@ -148,9 +165,27 @@ offset = mac[-1] & 0x0F
 print("%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000))
 EOF
 
+# A TOTP code is accepted once per user and 30-second step: a second login of the same user
+# waits (at most one step) for the next code, as a person would.
+totp_login() {  # USER, with KURA_CONFIG_DIR set
+  local user=$1 step last
+  step=$(( $(date +%s) / 30 ))
+  last=$(cat "$demo/$user.totp-step" 2>/dev/null || echo 0)
+  if [ "$step" -le "$last" ]; then
+    echo "(waiting for $user's next TOTP code)"
+    for _ in $(seq 40); do
+      step=$(( $(date +%s) / 30 ))
+      [ "$step" -gt "$last" ] && break
+      sleep 1
+    done
+  fi
+  echo "$step" >"$demo/$user.totp-step"
+  show "$kura" login "$user" --totp "$(python3 "$demo/totp.py" "$demo/$user.enrol")"
+}
+
 export KURA_CONFIG_DIR=$demo/terminal-alice
 say "researcher alice at terminal vdi-01 (standard): log in with a TOTP code"
-show "$kura" login alice --totp "$(python3 "$demo/totp.py" "$demo/alice.enrol")"
+totp_login alice
 show "$kura" projects
 
 say "refused: pseudonymized data from a standard terminal"
@@ -191,9 +226,74 @@ printf 'ls /data /outputs\nexit 3\n' | timeout 60 "$kura" shell || code=$?
 printf '\n(kura shell returned the shell'"'"'s exit code: %s)\n' "$code"
 
 say "refused: another researcher reaching alice's workspace by its id"
-KURA_CONFIG_DIR=$demo/terminal-bob "$kura" login bob --totp "$(python3 "$demo/totp.py" "$demo/bob.enrol")"
+KURA_CONFIG_DIR=$demo/terminal-bob totp_login bob
 refused env KURA_CONFIG_DIR="$demo/terminal-bob" timeout 60 "$kura" run --workspace "$workspace" -- cat /data/claims/claims.csv
 refused env KURA_CONFIG_DIR="$demo/terminal-bob" "$kura" outputs --workspace "$workspace"
+
+say "researcher alice at terminal sec-01 (dedicated): the pseudonymized schema"
+export KURA_CONFIG_DIR=$demo/terminal-alice-dedicated
+totp_login alice
+show "$kura" workspace open cancer-2026 --schema claims_linked --cpus 1 --memory 1
+linked_workspace=$(cat "$KURA_CONFIG_DIR/workspace")
+
+# The workspace's own `kura` module (on PYTHONPATH) writes the table and its spec together.
+cat >"$demo/table1.py" <<'EOF'
+import sys
+import kura
+# Distinct patients per age band and sex; with --suppress, cells under 10 patients become "*".
+kura.crosstab(["age_band"], ["sex"], schema="claims_linked", table="claims",
+              out="/outputs/patients_by_age_sex.csv", suppress="--suppress" in sys.argv)
+print(open("/outputs/patients_by_age_sex.csv").read(), end="")
+EOF
+say "a table and its spec, written with the workspace's kura module"
+show "$kura" upload "$demo/table1.py" table1.py
+show timeout 300 "$kura" run -- python3 /home/alice/table1.py
+# The spec travels with the request from the terminal.
+timeout 60 "$kura" run -- cat /outputs/patients_by_age_sex.spec.json >"$demo/patients_by_age_sex.spec.json"
+cat "$demo/patients_by_age_sex.spec.json"
+
+say "alice asks for the table's export; the checker recomputes it from the schema"
+show timeout 120 "$kura" export request /outputs/patients_by_age_sex.csv \
+  --spec "$demo/patients_by_age_sex.spec.json" \
+  --justification "Patients per age band and sex for the cohort description" | tee "$demo/export.txt"
+export_id=$(sed -n 's/^export \([0-9][0-9]*\) v.*/\1/p' "$demo/export.txt" | head -1)
+if [ -z "$export_id" ] || ! grep -q 'checker: fail' "$demo/export.txt"; then
+  echo "walk-through: expected the checker to fail the small cells of export request" >&2
+  exit 1
+fi
+echo "(the checker failed cells under the threshold of 10 patients: see \"threshold\" above)"
+
+say "alice suppresses the small cells (kura.crosstab(..., suppress=True)) and resubmits"
+show timeout 300 "$kura" run -- python3 /home/alice/table1.py --suppress
+timeout 60 "$kura" run -- cat /outputs/patients_by_age_sex.spec.json >"$demo/patients_by_age_sex.spec.json"
+show timeout 120 "$kura" export resubmit "$export_id" /outputs/patients_by_age_sex.csv \
+  --spec "$demo/patients_by_age_sex.spec.json" | tee "$demo/export.txt"
+if ! grep -q "^export $export_id v2 .*checker: \(pass\|review\).*reviewers needed: 2" "$demo/export.txt"; then
+  echo "walk-through: expected version 2 to pass the checker and need two reviewers" >&2
+  exit 1
+fi
+
+say "refused: the author reviewing her own request; downloading before approval"
+refused "$kura" review vote "$export_id" patients_by_age_sex.csv approve
+refused timeout 60 "$kura" export download "$export_id" --to "$demo/release-early"
+
+for reviewer in rei ken; do
+  say "reviewer $reviewer at terminal vdi-01: log in, look, approve (blinded)"
+  export KURA_CONFIG_DIR=$demo/terminal-$reviewer
+  totp_login "$reviewer"
+  show "$kura" review list
+  show "$kura" review show "$export_id" | sed -n 1,12p
+  show "$kura" review vote "$export_id" patients_by_age_sex.csv approve \
+    --comment "suppressed cells under 10; no margins to recover them from" | sed -n 1,5p
+done
+
+say "alice downloads the signed release and verifies it offline"
+export KURA_CONFIG_DIR=$demo/terminal-alice-dedicated
+show "$kura" export show "$export_id" | sed -n 1,6p
+show timeout 120 "$kura" export download "$export_id" --to "$demo/release"
+show ls -R "$demo/release"
+show cat "$demo/release/files/patients_by_age_sex.csv"
+show "$kura" verify "$demo/release" --key "$pki/release.pub"
 
 say "operator: the audit log, hash-chained"
 show adm audit verify
@@ -208,6 +308,10 @@ Try it by hand, as alice at terminal vdi-01:
   $kura workspace list
   $kura shell                      # an interactive shell in $workspace
   $kura run -- python3 /home/alice/analysis.py
+  # at the dedicated terminal, in $linked_workspace (the pseudonymized schema):
+  KURA_CONFIG_DIR=$demo/terminal-alice-dedicated $kura run -- python3 -c 'import kura; help(kura.table)'
 
-Stop it with: kill \$(cat $demo/node.pid) \$(cat $demo/gateway.pid)
+Stop it with: KURA_CONFIG_DIR=$demo/terminal-alice-dedicated $kura workspace close
+              KURA_CONFIG_DIR=$demo/terminal-alice $kura workspace close
+              kill \$(cat $demo/node.pid) \$(cat $demo/gateway.pid)
 EOF
