@@ -78,8 +78,12 @@ kura::v1::ExportRequest ExportToProto(const ExportRecord& r,
   return p;
 }
 
-// The record the node's snapshot makes, checked and awaiting reviewers.
-absl::StatusOr<ExportRecord> RecordFromSnapshot(const kura::v1::NodeSnapshotResponse& reply) {
+// The record the node's snapshot makes, checked and awaiting reviewers. The number of reviewers
+// follows the data class the operator registered for each schema, never only what the node
+// read in the schema's own manifest: a manifest that says less than the registration cannot
+// lower the bar, and one that names an unregistered schema or another manifest is refused.
+absl::StatusOr<ExportRecord> RecordFromSnapshot(Store& store,
+                                                const kura::v1::NodeSnapshotResponse& reply) {
   ExportRecord r;
   r.state = ExportState::kChecked;
   r.snapshot_id = reply.snapshot_id();
@@ -102,6 +106,12 @@ absl::StatusOr<ExportRecord> RecordFromSnapshot(const kura::v1::NodeSnapshotResp
                        {"data_class", s.data_class()}});
     KURA_ASSIGN_OR_RETURN(DataClass c, ParseDataClass(s.data_class()));
     classes.push_back(c);
+    absl::StatusOr<SchemaRecord> registered = store.GetSchema(s.name());
+    if (!registered.ok() || registered->manifest_sha256 != s.manifest_sha256()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("schema '", s.name(), "' as the node reports it is not the one registered"));
+    }
+    classes.push_back(registered->data_class);
   }
   r.schemas_json = schemas.dump();
   r.required_reviewers = RequiredReviewers(classes);
@@ -127,7 +137,7 @@ absl::StatusOr<ExportRecord> SnapshotAndCheck(
   kura::v1::NodeSnapshotResponse reply;
   KURA_RETURN_IF_ERROR(FromNodeStatus(
       workspace.node, stub->SnapshotOutputs(&node_context, node_request, &reply)));
-  return RecordFromSnapshot(reply);
+  return RecordFromSnapshot(state.store(), reply);
 }
 
 bool IsMember(Store& store, absl::string_view user, absl::string_view project) {

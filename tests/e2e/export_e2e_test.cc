@@ -200,6 +200,20 @@ TEST_F(ExportTest, TwoReviewersForPseudonymizedDataAndOnlyThem) {
   EXPECT_TRUE(Audited("export.decide", "ok", "approved"));
 }
 
+// The node reads the data class in the schema's own manifest; the gateway goes by what the
+// operator registered, so a manifest that understates the class cannot lower the bar.
+TEST_F(ExportTest, ReviewersFollowTheRegisteredClassNotTheManifest) {
+  const absl::Time now = absl::Now();
+  // Registered pseudonymized; the (fake) node reports it anonymized, as its name has no "pseudo".
+  stack_.AddGrantedSchema("cancer-2026", "claims_linked", DataClass::kPseudonymized,
+                          now - absl::Hours(1), now + absl::Hours(24));
+  std::string ws = OpenWorkspace({"claims_linked"});
+  kura::v1::ExportRequest request;
+  grpc::Status status = Request(ws, {"table.csv"}, &request);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(request.required_reviewers(), 2);
+}
+
 TEST_F(ExportTest, AFailingFileNeedsAnOverrideAndTheStrictestVoteWins) {
   std::string ws = OpenWorkspace({"claims"});
   kura::v1::ExportRequest request;
