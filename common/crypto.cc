@@ -11,6 +11,8 @@
 #include <cstring>
 #include <memory>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 
@@ -93,8 +95,6 @@ const unsigned char* Bytes(absl::string_view s) {
 }
 
 constexpr char kBase32Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-constexpr char kBase64UrlAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -160,35 +160,13 @@ absl::StatusOr<std::string> Base32Decode(absl::string_view text) {
   return out;
 }
 
-std::string Base64UrlEncode(absl::string_view bytes) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      out.push_back(kBase64UrlAlphabet[(buffer >> (bits - 6)) & 63]);
-      bits -= 6;
-    }
-  }
-  if (bits > 0) out.push_back(kBase64UrlAlphabet[(buffer << (6 - bits)) & 63]);
-  return out;
-}
+std::string Base64UrlEncode(absl::string_view bytes) { return absl::WebSafeBase64Escape(bytes); }
 
 absl::StatusOr<std::string> Base64UrlDecode(absl::string_view text) {
   std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    const char* pos = c == '\0' ? nullptr : std::strchr(kBase64UrlAlphabet, c);
-    if (pos == nullptr) return absl::InvalidArgumentError("invalid base64url character");
-    buffer = (buffer << 6) | static_cast<uint32_t>(pos - kBase64UrlAlphabet);
-    bits += 6;
-    if (bits >= 8) {
-      out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xff));
-      bits -= 8;
-    }
+  // absl also takes '=' padding; kura never writes it, and refuses it like any stray character.
+  if (absl::StrContains(text, '=') || !absl::WebSafeBase64Unescape(text, &out)) {
+    return absl::InvalidArgumentError("invalid base64url character");
   }
   return out;
 }
