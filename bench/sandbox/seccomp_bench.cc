@@ -25,9 +25,13 @@
 #include <cstring>
 #include <memory>
 
+#include "common/fd_passing.h"
 #include "sandbox/seccomp.h"
 
 namespace {
+
+using kura::ReceiveFd;
+using kura::SendFd;
 
 enum class Filter { kNone, kOneRule, kAnalysis };
 const char* const kFilterNames[] = {"none", "one-rule", "analysis"};
@@ -71,40 +75,6 @@ bool InstallOneRule() {
                   seccomp_load(ctx) == 0;
   seccomp_release(ctx);
   return ok;
-}
-
-bool SendFd(int sock, int fd) {
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  return sendmsg(sock, &msg, 0) == 1;
-}
-
-int ReceiveFd(int sock) {
-  char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-  return fd;
 }
 
 // Runs the loop in a child under `filter`; returns ns per iteration, or a negative number.

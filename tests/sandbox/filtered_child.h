@@ -18,9 +18,13 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "common/fd_passing.h"
 #include "sandbox/seccomp.h"
 
 namespace kura::sandbox::seccomp_testing {
+
+using ::kura::ReceiveFd;
+using ::kura::SendFd;
 
 // Exit codes of the child that are not an errno.
 constexpr int kSucceeded = 200;
@@ -39,40 +43,6 @@ struct ChildOutcome {
     return 0;
   }
 };
-
-inline bool SendFd(int sock, int fd) {
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  return sendmsg(sock, &msg, 0) == 1;
-}
-
-inline int ReceiveFd(int sock) {
-  char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-  return fd;
-}
 
 // Runs `body` in a child under `program` and returns how it ended and what was refused.
 inline ChildOutcome RunFiltered(const SeccompProgram& program, const std::function<int()>& body) {
