@@ -16,10 +16,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/tls.h"
 #include "gateway/pki.h"
 #include "grpcpp/grpcpp.h"
+#include "node/image.h"
 #include "node/node_service.h"
 #include "node/registration.h"
 #include "node/supervisor.h"
@@ -29,12 +31,14 @@ namespace {
 
 using Flags = std::map<std::string, std::string>;
 
+constexpr char kNodeVersion[] = "0.1.0";
+
 constexpr char kUsage[] =
     "usage:\n"
     "  kura-node serve --listen HOST:PORT --certs DIR [--cert-name node]\n"
     "                  [--state /var/lib/kura/node] [--run /run/kura/node]\n"
     "                  [--gateway HOST:PORT --advertise HOST:PORT]\n"
-    "                  [--workspace-init PATH] [--port-file FILE]\n"
+    "                  [--workspace-init PATH] [--port-file FILE] [--image-name NAME]\n"
     "                  [--cpus N] [--memory-bytes N] [--disk-bytes N] [--upload-limit-bytes N]\n"
     "  kura-node supervise --workspace ID --state DIR --run DIR\n";
 
@@ -146,6 +150,15 @@ int Serve(const Flags& flags) {
     }
   }
   host_options.policy.disk_bytes = GetNumber(flags, "disk-bytes", 0);
+  auto image = kura::node::HostWorkspaceImage(
+      "/", {host_options.policy.init_binary, host_options.policy.python_dir, kNodeVersion});
+  if (!image.ok()) {
+    KURA_LOG(Error) << "cannot identify the workspace image: " << image.status();
+    return 1;
+  }
+  if (std::string name = Get(flags, "image-name"); !name.empty()) image->set_name(name);
+  KURA_LOG(Info) << "workspace image " << image->name() << " " << image->digest() << ": "
+                 << absl::StrJoin(image->components(), ", ");
   kura::node::WorkspaceHost host(std::move(host_options));
   if (absl::Status s = host.Prepare(); !s.ok()) {
     KURA_LOG(Error) << s;
@@ -159,6 +172,7 @@ int Serve(const Flags& flags) {
   service_options.ca_pem = identity->ca_pem;
   service_options.capacity = capacity;
   service_options.upload_limit_bytes = GetNumber(flags, "upload-limit-bytes", 16ull << 20);
+  service_options.image = *std::move(image);
   kura::node::NodeAgentService service(&host, service_options);
 
   grpc::ServerBuilder builder;
@@ -190,7 +204,7 @@ int Serve(const Flags& flags) {
           absl::StrCat(reg.advertise_address.substr(0, reg.advertise_address.size() - 1), port);
     }
     reg.capacity = capacity;
-    reg.version = "0.1.0";
+    reg.version = kNodeVersion;
     registration = std::make_unique<kura::node::GatewayRegistration>(&host, std::move(reg));
   }
   server->Wait();

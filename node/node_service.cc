@@ -29,6 +29,9 @@
 namespace kura::node {
 namespace {
 
+// What one NodeSnapshotFile message of ReadSnapshotFile carries at most (node.proto).
+constexpr size_t kSnapshotChunkBytes = 1 << 20;
+
 // Converts at the gRPC edge: the caller (the gateway) gets the code and, except for internal
 // failures, the message; internal details stay in the node's log.
 grpc::Status ToGrpc(const absl::Status& status) {
@@ -414,6 +417,7 @@ grpc::Status NodeAgentService::SnapshotOutputs(grpc::ServerContext* context,
   response->set_policy_sha256(report->policy_sha256);
   response->set_checker_version(disclosure::kCheckerVersion);
   for (v1::SchemaIdentity& id : identities) *response->add_schemas() = std::move(id);
+  *response->mutable_image() = options_.image;
   KURA_LOG(Info) << "workspace " << request->workspace_id() << ": snapshot " << snapshot->id
                  << " of " << paths.size() << " files, verdict " << response->verdict();
   return grpc::Status::OK;
@@ -421,14 +425,27 @@ grpc::Status NodeAgentService::SnapshotOutputs(grpc::ServerContext* context,
 
 grpc::Status NodeAgentService::ReadSnapshotFile(grpc::ServerContext* context,
                                                 const v1::NodeReadSnapshotFileRequest* request,
-                                                v1::NodeSnapshotFile* response) {
+                                                grpc::ServerWriter<v1::NodeSnapshotFile>* writer) {
   if (grpc::Status s = Authorize(context); !s.ok()) return s;
-  // gRPC's default message limit bounds what one call carries.
-  auto data = kura::node::ReadSnapshotFile(host_->dirs().SnapshotsDir(), request->snapshot_id(),
-                                           request->path(), 4ll << 20);
-  if (!data.ok()) return ToGrpc(data.status());
-  response->set_sha256(Sha256Hex(*data));
-  response->set_data(*std::move(data));
+  auto file =
+      OpenSnapshotFile(host_->dirs().SnapshotsDir(), request->snapshot_id(), request->path());
+  if (!file.ok()) return ToGrpc(file.status());
+  // One chunk in memory at a time, however large the file: a snapshot may hold 256 MiB.
+  v1::NodeSnapshotFile chunk;
+  chunk.set_size(file->size);
+  int64_t offset = 0;
+  do {
+    if (absl::Status s =
+            ReadSnapshotChunk(*file, offset, kSnapshotChunkBytes, chunk.mutable_data());
+        !s.ok()) {
+      return ToGrpc(s);
+    }
+    offset += static_cast<int64_t>(chunk.data().size());
+    if (!writer->Write(chunk)) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "the gateway stopped reading");
+    }
+    chunk.clear_size();
+  } while (offset < file->size);
   return grpc::Status::OK;
 }
 

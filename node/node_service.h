@@ -19,6 +19,7 @@ class NodeAgentService final : public v1::NodeAgent::Service {
     std::string ca_pem;  // kura's CA, the only issuer of gateway certificates accepted
     uint64_t upload_limit_bytes = 16ull << 20;
     v1::Resources capacity;
+    v1::WorkspaceImage image;  // what every workspace here runs in (node/image.h)
   };
 
   NodeAgentService(WorkspaceHost* host, Options options)
@@ -44,7 +45,7 @@ class NodeAgentService final : public v1::NodeAgent::Service {
                                v1::NodeSnapshotResponse* response) override;
   grpc::Status ReadSnapshotFile(grpc::ServerContext* context,
                                 const v1::NodeReadSnapshotFileRequest* request,
-                                v1::NodeSnapshotFile* response) override;
+                                grpc::ServerWriter<v1::NodeSnapshotFile>* writer) override;
 
  private:
   grpc::Status Authorize(grpc::ServerContext* context);

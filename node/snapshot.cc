@@ -254,9 +254,9 @@ absl::StatusOr<OutputSnapshot> SnapshotOutputFiles(const std::string& outputs_di
   return snapshot;
 }
 
-absl::StatusOr<std::string> ReadSnapshotFile(const std::string& snapshots_dir,
-                                             const std::string& snapshot_id,
-                                             const std::string& path, int64_t max_bytes) {
+absl::StatusOr<SnapshotFile> OpenSnapshotFile(const std::string& snapshots_dir,
+                                              const std::string& snapshot_id,
+                                              const std::string& path) {
   bool hex = snapshot_id.size() == 64;
   for (char c : snapshot_id) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
   if (!hex) return absl::InvalidArgumentError("a snapshot id is 64 lowercase hex digits");
@@ -267,23 +267,34 @@ absl::StatusOr<std::string> ReadSnapshotFile(const std::string& snapshots_dir,
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no snapshot ", snapshot_id));
     return ErrnoError("open", files);
   }
-  UniqueFd fd(OpenBeneath(root.get(), path, O_RDONLY | O_NONBLOCK));
-  if (!fd) return OpenRefusal(path, errno);
+  SnapshotFile file;
+  file.path = path;
+  file.fd = UniqueFd(OpenBeneath(root.get(), path, O_RDONLY | O_NONBLOCK));
+  if (!file.fd) return OpenRefusal(path, errno);
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoError("fstat", path);
+  if (::fstat(file.fd.get(), &st) != 0) return ErrnoError("fstat", path);
   if (!S_ISREG(st.st_mode)) return Refuse(path, TypeOf(st.st_mode));
-  if (st.st_size > max_bytes) return Refuse(path, "larger than a release file may be");
-  std::string data(static_cast<size_t>(st.st_size), '\0');
+  file.size = st.st_size;
+  return file;
+}
+
+absl::Status ReadSnapshotChunk(const SnapshotFile& file, int64_t offset, size_t max_bytes,
+                               std::string* out) {
+  int64_t left = std::max<int64_t>(file.size - offset, 0);
+  out->resize(static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(max_bytes))));
   size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
+  while (done < out->size()) {
+    ssize_t n = ::pread(file.fd.get(), out->data() + done, out->size() - done, offset + done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read", path);
-    if (n == 0) break;
+    if (n < 0) return ErrnoError("pread", file.path);
+    // Snapshots are sealed; one that shrank was damaged on the node's disk.
+    if (n == 0) {
+      return absl::DataLossError(absl::StrCat("snapshot file ", file.path, " ends at ",
+                                              offset + done, " of ", file.size, " bytes"));
+    }
     done += n;
   }
-  data.resize(done);
-  return data;
+  return absl::OkStatus();
 }
 
 }  // namespace kura::node

@@ -8,10 +8,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
 #include "disclosure/policy.h"
 #include "disclosure/report.h"
-#include "kura/v1/node.pb.h"
 #include "kura/v1/common.pb.h"
+#include "kura/v1/node.pb.h"
 
 namespace kura::node {
 
@@ -47,12 +48,28 @@ absl::StatusOr<OutputSnapshot> SnapshotOutputFiles(const std::string& outputs_di
                                                    const disclosure::Policy& policy,
                                                    const SnapshotLimits& limits = {});
 
-// The bytes of `path` in snapshot `snapshot_id` under `snapshots_dir` (at most `max_bytes`).
-// InvalidArgument for an id that is not 64 hex digits or a path that is not a plain relative
-// one; NotFound when the snapshot or file does not exist. Makes system calls; thread-safe.
-absl::StatusOr<std::string> ReadSnapshotFile(const std::string& snapshots_dir,
-                                             const std::string& snapshot_id,
-                                             const std::string& path, int64_t max_bytes);
+// One file of a snapshot, open for reading: what OpenSnapshotFile returns and ReadSnapshotChunk
+// reads. Move-only (it owns the descriptor); concurrent ReadSnapshotChunk calls are safe (pread).
+struct SnapshotFile {
+  UniqueFd fd;       // O_RDONLY | O_CLOEXEC
+  int64_t size = 0;  // at open; a snapshot never changes
+  std::string path;  // as asked for, relative to the snapshot's files
+};
+
+// Opens `path` in snapshot `snapshot_id` under `snapshots_dir` with openat2 (RESOLVE_BENEATH |
+// RESOLVE_NO_SYMLINKS, O_NOFOLLOW) beneath the snapshot's files; it must be a regular file.
+// InvalidArgument for an id that is not 64 lowercase hex digits, a path that is not a plain
+// relative one (CheckOutputPath) or one naming anything but a regular file; NotFound
+// when the snapshot or file does not exist. Reads nothing. Makes system calls; thread-safe.
+absl::StatusOr<SnapshotFile> OpenSnapshotFile(const std::string& snapshots_dir,
+                                              const std::string& snapshot_id,
+                                              const std::string& path);
+
+// Reads `file` from `offset` into `out` (replacing its contents): `max_bytes`, or fewer where
+// the file's size ends sooner, nothing at or past its end. DataLoss when the file ends before
+// the size it had at open. Makes system calls; thread-safe for distinct `out`.
+absl::Status ReadSnapshotChunk(const SnapshotFile& file, int64_t offset, size_t max_bytes,
+                               std::string* out);
 
 // Runs the disclosure checker on `snapshot`'s files with the workspace's schemas and `specs`
 // (verified mode for each file a spec describes), in this process. Every schema's manifest

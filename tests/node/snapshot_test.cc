@@ -7,9 +7,14 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -24,7 +29,9 @@ using ::kura::node::testing::ReadFile;
 using ::kura::node::testing::WriteFile;
 using ::kura::testing::IsOk;
 using ::kura::testing::StatusIs;
+using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 class SnapshotTest : public ::testing::Test {
  protected:
@@ -45,6 +52,18 @@ class SnapshotTest : public ::testing::Test {
 
   absl::StatusOr<OutputSnapshot> Snapshot(const std::vector<std::string>& paths) {
     return SnapshotOutputFiles(outputs_, dir_ + "/snapshots", paths, policy_, limits_);
+  }
+
+  // The whole of a snapshot's file, read in chunks of 7 bytes; nullopt when it cannot be.
+  std::optional<std::string> ReadWhole(const std::string& id, const std::string& path) {
+    auto file = OpenSnapshotFile(dir_ + "/snapshots", id, path);
+    if (!file.ok()) return std::nullopt;
+    std::string whole, chunk;
+    for (int64_t offset = 0; offset < file->size; offset += chunk.size()) {
+      if (!ReadSnapshotChunk(*file, offset, 7, &chunk).ok() || chunk.empty()) return std::nullopt;
+      whole += chunk;
+    }
+    return whole;
   }
 
   std::string dir_, outputs_;
@@ -74,18 +93,62 @@ TEST_F(SnapshotTest, CopiesPlainFilesReadOnlyAndHashed) {
   EXPECT_NE(again->id, snap->id);
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/snapshots/.staging"));
   // A release reads the snapshot's copy, never the workspace's.
-  auto bytes = ReadSnapshotFile(dir_ + "/snapshots", snap->id, "t.csv", 1 << 20);
-  ASSERT_THAT(bytes.status(), IsOk());
-  EXPECT_EQ(*bytes, "region,value\nA,12\nB,3\n");
-  EXPECT_THAT(ReadSnapshotFile(dir_ + "/snapshots", snap->id, "../t.csv", 1 << 20).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ReadSnapshotFile(dir_ + "/snapshots", "../../etc", "passwd", 1 << 20).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ReadSnapshotFile(dir_ + "/snapshots", std::string(64, 'f'), "t.csv", 1 << 20)
-                  .status(),
-              StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(ReadSnapshotFile(dir_ + "/snapshots", snap->id, "t.csv", 3).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("larger")));
+  EXPECT_THAT(ReadWhole(snap->id, "t.csv"),
+              ::testing::Optional(std::string("region,value\nA,12\nB,3\n")));
+}
+
+TEST_F(SnapshotTest, OpensAFileOfASnapshotAndReadsItInChunks) {
+  const std::string content = "region,value\nA,12\nB,3\n";  // 22 bytes
+  auto snap = Snapshot({"t.csv", "tables/u.csv"});
+  ASSERT_THAT(snap.status(), IsOk());
+  auto file = OpenSnapshotFile(dir_ + "/snapshots", snap->id, "t.csv");
+  ASSERT_THAT(file.status(), IsOk());
+  EXPECT_EQ(file->size, 22);
+  struct Case {
+    int64_t offset;
+    size_t max;
+    std::string bytes;
+  } cases[] = {
+      {0, 5, "regio"},       {5, 8, "n,value\n"}, {20, 5, "3\n"},
+      {0, 1 << 20, content}, {22, 5, ""},         {40, 5, ""},
+  };
+  std::string chunk = "left over";
+  for (const Case& c : cases) {
+    ASSERT_THAT(ReadSnapshotChunk(*file, c.offset, c.max, &chunk), IsOk()) << c.offset;
+    EXPECT_EQ(chunk, c.bytes) << c.offset << "+" << c.max;
+  }
+  EXPECT_THAT(ReadWhole(snap->id, "tables/u.csv"), ::testing::Optional(std::string("x,y\n1,2\n")));
+  // A sealed file that shrank after it was opened was damaged: said, never padded.
+  const std::string copy = snap->dir + "/t.csv";
+  ASSERT_EQ(::chmod(copy.c_str(), 0600), 0);
+  ASSERT_EQ(::truncate(copy.c_str(), 10), 0);
+  EXPECT_THAT(ReadSnapshotChunk(*file, 0, 1 << 20, &chunk),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("ends at 10 of 22 bytes")));
+}
+
+TEST_F(SnapshotTest, OpensOnlyPlainFilesOfAnExistingSnapshot) {
+  auto snap = Snapshot({"t.csv", "tables/u.csv"});
+  ASSERT_THAT(snap.status(), IsOk());
+  const std::string snapshots = dir_ + "/snapshots";
+  struct Case {
+    std::string id;
+    std::string path;
+    absl::StatusCode code;
+    std::string reason;
+  } cases[] = {
+      {snap->id, "../t.csv", absl::StatusCode::kInvalidArgument, "leaves /outputs"},
+      {snap->id, "/etc/passwd", absl::StatusCode::kInvalidArgument, "leaves /outputs"},
+      {snap->id, "tables", absl::StatusCode::kInvalidArgument, "a directory"},
+      {snap->id, "missing.csv", absl::StatusCode::kNotFound, "no such file"},
+      {"../../etc", "passwd", absl::StatusCode::kInvalidArgument, "64 lowercase hex"},
+      {std::string(64, 'F'), "t.csv", absl::StatusCode::kInvalidArgument, "64 lowercase hex"},
+      {std::string(64, 'f'), "t.csv", absl::StatusCode::kNotFound, "no snapshot"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_THAT(OpenSnapshotFile(snapshots, c.id, c.path).status(),
+                StatusIs(c.code, HasSubstr(c.reason)))
+        << c.id << " " << c.path;
+  }
 }
 
 TEST_F(SnapshotTest, RefusesWhatIsNotAPlainFileOfOutputs) {
@@ -219,6 +282,100 @@ TEST_F(SnapshotCheckTest, RefusesAChangedSchemaAndAForeignSpec) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("changed")));
 }
 
+// ReadSnapshotFile through the agent: the messages as they came and how the call ended.
+struct StreamedFile {
+  grpc::Status status;
+  std::vector<v1::NodeSnapshotFile> chunks;
+
+  std::string Data() const {
+    std::string data;
+    for (const v1::NodeSnapshotFile& c : chunks) data += c.data();
+    return data;
+  }
+};
+
+StreamedFile ReadStreamed(v1::NodeAgent::Stub* stub, const std::string& snapshot_id,
+                          const std::string& path) {
+  v1::NodeReadSnapshotFileRequest request;
+  request.set_snapshot_id(snapshot_id);
+  request.set_path(path);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  std::unique_ptr<grpc::ClientReader<v1::NodeSnapshotFile>> reader =
+      stub->ReadSnapshotFile(&context, request);
+  StreamedFile file;
+  v1::NodeSnapshotFile chunk;
+  while (reader->Read(&chunk)) file.chunks.push_back(chunk);
+  file.status = reader->Finish();
+  return file;
+}
+
+// A file larger than one gRPC message may be (4 MiB by default) comes in chunks of at most
+// 1 MiB, the first with the whole size; an empty one is a single message of size 0.
+TEST(SnapshotRpcTest, StreamsLargeAndEmptyFilesInChunks) {
+  if (::geteuid() != 0) GTEST_SKIP() << "kura-node needs root";
+  NodeTestEnv env;
+  env.StartNode();
+  auto stub = env.GatewayStub();
+  // Varied bytes (every value, no period of a chunk's length), so a chunk that is lost,
+  // repeated or misplaced changes the hash.
+  std::string big((5 << 20) + 17, '\0');
+  uint32_t x = 2463534242u;
+  for (char& c : big) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x >> 24);
+  }
+  const std::string outputs = env.dir() + "/outputs";
+  std::filesystem::create_directories(outputs);
+  WriteFile(outputs + "/big.csv", big);
+  WriteFile(outputs + "/empty.csv", "");
+  auto snap = SnapshotOutputFiles(outputs, env.state() + "/snapshots", {"big.csv", "empty.csv"},
+                                  disclosure::Policy());
+  ASSERT_THAT(snap.status(), IsOk());
+
+  StreamedFile file = ReadStreamed(stub.get(), snap->id, "big.csv");
+  ASSERT_TRUE(file.status.ok()) << file.status.error_message();
+  ASSERT_EQ(file.chunks.size(), 6u);  // five of 1 MiB and the last 17 bytes
+  EXPECT_EQ(file.chunks[0].size(), big.size());
+  for (size_t i = 0; i < file.chunks.size(); ++i) {
+    EXPECT_LE(file.chunks[i].data().size(), 1u << 20) << i;
+    if (i > 0) {
+      EXPECT_EQ(file.chunks[i].size(), 0u) << i;
+    }
+  }
+  EXPECT_EQ(file.chunks.back().data().size(), 17u);
+  EXPECT_EQ(Sha256Hex(file.Data()), Sha256Hex(big));
+  EXPECT_EQ(Sha256Hex(file.Data()), snap->files[0].sha256());
+
+  StreamedFile empty = ReadStreamed(stub.get(), snap->id, "empty.csv");
+  ASSERT_TRUE(empty.status.ok()) << empty.status.error_message();
+  ASSERT_EQ(empty.chunks.size(), 1u);
+  EXPECT_EQ(empty.chunks[0].size(), 0u);
+  EXPECT_TRUE(empty.chunks[0].data().empty());
+
+  struct Case {
+    std::string id;
+    std::string path;
+    grpc::StatusCode code;
+  } refusals[] = {
+      {"../../etc", "passwd", grpc::StatusCode::INVALID_ARGUMENT},
+      {snap->id, "../big.csv", grpc::StatusCode::INVALID_ARGUMENT},
+      {snap->id, "missing.csv", grpc::StatusCode::NOT_FOUND},
+      {std::string(64, '0'), "big.csv", grpc::StatusCode::NOT_FOUND},
+  };
+  for (const Case& c : refusals) {
+    StreamedFile refused = ReadStreamed(stub.get(), c.id, c.path);
+    EXPECT_EQ(refused.status.error_code(), c.code) << c.id << " " << c.path;
+    EXPECT_TRUE(refused.chunks.empty()) << c.id << " " << c.path;
+  }
+  // Only the gateway may read a snapshot.
+  auto terminal = env.Stub(env.terminal());
+  EXPECT_EQ(ReadStreamed(terminal.get(), snap->id, "big.csv").status.error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
 // Through the agent: the gateway's call snapshots a running workspace's outputs.
 TEST(SnapshotRpcTest, SnapshotsAndChecksAWorkspacesOutputs) {
   if (::geteuid() != 0) GTEST_SKIP() << "workspaces need root (namespaces, mounts, cgroups)";
@@ -268,19 +425,38 @@ TEST(SnapshotRpcTest, SnapshotsAndChecksAWorkspacesOutputs) {
   EXPECT_EQ(ReadFile(env.state() + "/snapshots/" + response.snapshot_id() + "/files/means.csv"),
             "group,mean\nA,1.5\n");
 
+  // The software the workspace ran: what kura-node found at its start, kura's parts included.
+  const v1::WorkspaceImage image = response.image();
+  EXPECT_THAT(image.name(), StartsWith("host"));
+  std::vector<std::string> components(image.components().begin(), image.components().end());
+  EXPECT_TRUE(std::is_sorted(components.begin(), components.end()));
+  EXPECT_EQ(image.digest(), "sha256:" + Sha256Hex(absl::StrJoin(components, "\n")));
+  const std::string bin_dir = std::filesystem::path(KURA_NODE_BINARY).parent_path().string();
+  auto init_sha256 = Sha256FileHex(bin_dir + "/kura-workspace-init");
+  ASSERT_THAT(init_sha256.status(), IsOk());
+  EXPECT_THAT(components, Contains("kura-workspace-init " + *init_sha256));
+  EXPECT_THAT(components, Contains(StartsWith("kura-python ")));
+  EXPECT_THAT(components, Contains(StartsWith("kura-node ")));
+
   {
-    // The snapshot outlives the agent: a restarted kura-node still serves it.
+    // The snapshot outlives the agent: a restarted kura-node still serves it, and the
+    // operator's name for the image replaces the host's without changing what it is.
     env.StopNode();
-    env.StartNode();
+    env.StartNode({"--image-name", "spe-analysis 2026.1"});
     stub = env.GatewayStub();
-    v1::NodeReadSnapshotFileRequest read;
-    read.set_snapshot_id(response.snapshot_id());
-    read.set_path("means.csv");
-    v1::NodeSnapshotFile file;
+    StreamedFile file = ReadStreamed(stub.get(), response.snapshot_id(), "means.csv");
+    ASSERT_TRUE(file.status.ok()) << file.status.error_message();
+    ASSERT_EQ(file.chunks.size(), 1u);
+    EXPECT_EQ(file.chunks[0].size(), response.files(0).size());
+    EXPECT_EQ(file.Data(), "group,mean\nA,1.5\n");
+    EXPECT_EQ(Sha256Hex(file.Data()), response.files(0).sha256());
+    v1::NodeSnapshotResponse again;
     grpc::ClientContext context;
-    ASSERT_TRUE(stub->ReadSnapshotFile(&context, read, &file).ok());
-    EXPECT_EQ(file.data(), "group,mean\nA,1.5\n");
-    EXPECT_EQ(file.sha256(), response.files(0).sha256());
+    grpc::Status status = stub->SnapshotOutputs(&context, request, &again);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(again.snapshot_id(), response.snapshot_id());
+    EXPECT_EQ(again.image().name(), "spe-analysis 2026.1");
+    EXPECT_EQ(again.image().digest(), image.digest());
   }
   request.set_paths(0, "l.csv");
   grpc::ClientContext context;
