@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -50,6 +51,33 @@ std::string Sha256Hex(absl::string_view data) {
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) std::abort();
   EVP_DigestUpdate(ctx.get(), data.data(), data.size());
   return Finish(ctx.get());
+}
+
+Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) std::abort();
+}
+
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+Sha256Hasher::Sha256Hasher(Sha256Hasher&& other) noexcept : ctx_(other.ctx_) {
+  other.ctx_ = nullptr;
+}
+
+Sha256Hasher& Sha256Hasher::operator=(Sha256Hasher&& other) noexcept {
+  std::swap(ctx_, other.ctx_);
+  return *this;
+}
+
+void Sha256Hasher::Update(absl::string_view data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
+}
+
+std::string Sha256Hasher::FinishHex() {
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  std::string hex = Finish(ctx);
+  if (EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) std::abort();
+  return hex;
 }
 
 absl::StatusOr<std::string> Sha256FileHex(const std::string& path) {

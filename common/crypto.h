@@ -10,6 +10,22 @@ namespace kura {
 // SHA-256 of `data` as 64 lowercase hex digits. Thread-safe.
 std::string Sha256Hex(absl::string_view data);
 
+// SHA-256 over data given in pieces. Thread-compatible; movable, not copyable.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(Sha256Hasher&& other) noexcept;
+  Sha256Hasher& operator=(Sha256Hasher&& other) noexcept;
+
+  void Update(absl::string_view data);
+  // The digest of everything given, as 64 lowercase hex digits; the hasher starts over.
+  std::string FinishHex();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
 // SHA-256 of a file's contents, read in chunks. NotFound / PermissionDenied name the path.
 absl::StatusOr<std::string> Sha256FileHex(const std::string& path);
 

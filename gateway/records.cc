@@ -74,6 +74,8 @@ absl::string_view ExportStateName(ExportState state) {
       return "checked";
     case ExportState::kInReview:
       return "in_review";
+    case ExportState::kConsolidation:
+      return "consolidation";
     case ExportState::kApproved:
       return "approved";
     case ExportState::kChangesRequested:
@@ -89,7 +91,7 @@ absl::string_view ExportStateName(ExportState state) {
 absl::StatusOr<ExportState> ParseExportState(absl::string_view text) {
   for (ExportState state :
        {ExportState::kSubmitted, ExportState::kChecked, ExportState::kInReview,
-        ExportState::kApproved, ExportState::kChangesRequested, ExportState::kRejected,
+        ExportState::kConsolidation, ExportState::kApproved, ExportState::kChangesRequested, ExportState::kRejected,
         ExportState::kWithdrawn}) {
     if (text == ExportStateName(state)) return state;
   }

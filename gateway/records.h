@@ -141,11 +141,13 @@ struct AuditEvent {
 };
 
 // An export request's life (docs/export.md): submitted -> checked -> in_review -> approved |
-// changes_requested | rejected; withdrawn by its author before a decision.
+// changes_requested | rejected, or consolidation when the reviewers disagree (and from there to
+// one of the three once they agree); withdrawn by its author before a decision.
 enum class ExportState {
   kSubmitted,
   kChecked,
   kInReview,
+  kConsolidation,
   kApproved,
   kChangesRequested,
   kRejected,
@@ -172,6 +174,7 @@ struct ExportRecord {
   std::string checker_version{};
   std::string schemas_json = "[]";  // [{"name","manifest_sha256","data_class"}]
   int required_reviewers = 1;
+  std::string image_json = "{}";  // the workspace image: {"name","digest","components"}
   absl::Time created{};
   absl::Time updated{};
 };
@@ -189,6 +192,19 @@ struct ExportVoteRecord {
   VoteDecision decision = VoteDecision::kApprove;
   std::string comment{};
   std::string override_reason{};  // required to approve a file the checker failed
+  absl::Time time{};
+  // 1: the reviewer's independent vote; 2 and up: a revision in consolidation (assigned by the
+  // store). The highest round of a reviewer on a file is the vote that counts.
+  int round = 1;
+};
+
+// A comment on one version of an export request, or one of its files, without a vote.
+struct ExportCommentRecord {
+  int64_t request_id = 0;
+  int version = 1;
+  std::string author{};
+  std::string file{};  // empty: the request as a whole
+  std::string text{};
   absl::Time time{};
 };
 

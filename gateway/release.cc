@@ -42,44 +42,90 @@ bool PlainRelativePath(const std::string& path) {
 
 }  // namespace
 
+nlohmann::json ReleasedReport(const nlohmann::json& report) {
+  nlohmann::json out = {{"checker", report.value("checker", nlohmann::json::object())},
+                        {"policy", report.value("policy", nlohmann::json::object())},
+                        {"verdict", report.value("verdict", "")}};
+  nlohmann::json files = nlohmann::json::array();
+  for (const nlohmann::json& f : report.value("files", nlohmann::json::array())) {
+    if (!f.is_object()) continue;
+    nlohmann::json file = nlohmann::json::object();
+    for (const char* key : {"path", "sha256", "verdict", "verified", "spec", "statistic"}) {
+      if (f.contains(key)) file[key] = f[key];
+    }
+    nlohmann::json reasons = nlohmann::json::array();
+    for (const nlohmann::json& r : f.value("reasons", nlohmann::json::array())) {
+      if (r.is_object())
+        reasons.push_back({{"rule", r.value("rule", "")}, {"verdict", r.value("verdict", "")}});
+    }
+    file["reasons"] = reasons;
+    std::map<std::string, int64_t> cells_by_verdict;
+    std::map<std::string, std::map<std::string, int64_t>> rules;
+    for (const nlohmann::json& c : f.value("cells", nlohmann::json::array())) {
+      if (!c.is_object()) continue;
+      ++cells_by_verdict[c.value("verdict", "")];
+      for (const nlohmann::json& r : c.value("rules", nlohmann::json::array())) {
+        if (r.is_object()) ++rules[r.value("rule", "")][r.value("verdict", "")];
+      }
+    }
+    file["cells_by_verdict"] = cells_by_verdict;
+    file["cell_rules"] = rules;
+    if (f.contains("mitigation") && f["mitigation"].is_object()) {
+      file["mitigation"] = {{"method", f["mitigation"].value("method", "")}};
+    }
+    files.push_back(std::move(file));
+  }
+  out["files"] = std::move(files);
+  return out;
+}
+
 absl::StatusOr<std::string> BuildReleaseManifest(const ExportRecord& r,
-                                                  const std::vector<ExportVoteRecord>& votes) {
+                                                 const std::vector<ExportVoteRecord>& votes) {
   if (r.state != ExportState::kApproved) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "export request ", r.id, " is ", ExportStateName(r.state), ", not approved"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("export request ", r.id, " is ", ExportStateName(r.state), ", not approved"));
   }
   nlohmann::json files = nlohmann::json::parse(r.files_json, nullptr, false);
   nlohmann::json report = nlohmann::json::parse(r.report_json, nullptr, false);
   nlohmann::json schemas = nlohmann::json::parse(r.schemas_json, nullptr, false);
-  if (files.is_discarded() || report.is_discarded() || schemas.is_discarded()) {
+  nlohmann::json image = nlohmann::json::parse(r.image_json, nullptr, false);
+  if (files.is_discarded() || !report.is_object() || schemas.is_discarded() ||
+      image.is_discarded()) {
     return absl::DataLossError(absl::StrCat("stored export request ", r.id, " is malformed"));
   }
+  // Reviewers' comments and override reasons are free text written inside kura about the
+  // data; they stay in the gateway's store and audit log and never leave with a release.
   std::map<std::string, nlohmann::json> reviewers;
-  for (const ExportVoteRecord& v : votes) {
+  bool consolidated = false;
+  for (const ExportVoteRecord& v : CurrentVotes(votes)) {
     nlohmann::json& entry = reviewers[v.reviewer];
     entry["name"] = v.reviewer;
-    entry["votes"].push_back({{"file", v.file},
-                              {"decision", std::string(VoteDecisionName(v.decision))},
-                              {"comment", v.comment},
-                              {"override_reason", v.override_reason},
-                              {"time", absl::FormatTime(absl::RFC3339_sec, v.time,
-                                                        absl::UTCTimeZone())}});
+    consolidated = consolidated || v.round > 1;
+    entry["votes"].push_back(
+        {{"file", v.file},
+         {"decision", std::string(VoteDecisionName(v.decision))},
+         {"round", v.round},
+         {"override", !v.override_reason.empty()},
+         {"time", absl::FormatTime(absl::RFC3339_sec, v.time, absl::UTCTimeZone())}});
   }
   nlohmann::json reviewer_list = nlohmann::json::array();
   for (auto& [name, entry] : reviewers) reviewer_list.push_back(entry);
   nlohmann::json manifest = {
-      {"format", "kura-release-1"},
+      {"format", "kura-release-2"},
       {"request", {{"id", r.id}, {"version", r.version}}},
       {"project", r.project},
       {"author", r.author},
       {"justification", r.justification},
       {"snapshot_id", r.snapshot_id},
       {"files", files},
-      {"report", report},
+      {"report", ReleasedReport(report)},
+      {"report_sha256", Sha256Hex(r.report_json)},
       {"policy", {{"name", r.policy_name}, {"sha256", r.policy_sha256}}},
       {"checker_version", r.checker_version},
       {"schemas", schemas},
+      {"workspace_image", image},
       {"reviewers", reviewer_list},
+      {"consolidated", consolidated},
       {"approved_at", absl::FormatTime(absl::RFC3339_sec, r.updated, absl::UTCTimeZone())},
   };
   return manifest.dump(2) + "\n";

@@ -15,13 +15,23 @@
 #include "absl/status/statusor.h"
 #include "common/crypto.h"
 #include "gateway/records.h"
+#include "nlohmann/json.hpp"
 
 namespace kura::gateway {
 
+// What of the checker's report `report` (docs/disclosure-report.md) leaves with a release:
+// the checker, policy and verdicts, each file's path, hash, verdict, verification, spec and
+// statistic, its file-level rules and verdicts, and how many cells had each verdict and each
+// rule — never a cell's key, value, evidence or a rule's detail, which describe the micro-data
+// (a suppressed cell's true count, a patient's cost) and stay inside kura. Pure.
+nlohmann::json ReleasedReport(const nlohmann::json& report);
+
 // The manifest of approved request `request` (JSON text): each file's name, size and SHA-256;
-// the checker's report; policy name and hash; checker version; request id and version;
-// project; author; justification; schema manifest hashes; snapshot id; reviewers with their
-// votes and times. FailedPrecondition unless the request is approved.
+// the checker's report as ReleasedReport gives it, and the SHA-256 of the whole report kept
+// at the gateway; policy name and hash; checker version; request id and version; project;
+// author; justification; schema manifest hashes; workspace image; snapshot id; reviewers with
+// their votes (decision, round, whether an override was given) and times — not their comments
+// or override reasons. FailedPrecondition unless the request is approved.
 absl::StatusOr<std::string> BuildReleaseManifest(const ExportRecord& request,
                                                   const std::vector<ExportVoteRecord>& votes);
 

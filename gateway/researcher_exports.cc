@@ -2,6 +2,8 @@
 // request and enforces the state machine and the review rules (export_review.h); the node
 // snapshots the files and runs the checker.
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -18,14 +20,6 @@ namespace {
 
 constexpr absl::Duration kNodeSnapshotDeadline = absl::Seconds(300);
 constexpr size_t kMaxJustification = 10000;
-
-std::vector<std::string> FilePaths(const ExportRecord& r) {
-  std::vector<std::string> out;
-  nlohmann::json files = nlohmann::json::parse(r.files_json, nullptr, false);
-  if (!files.is_array()) return out;
-  for (const nlohmann::json& f : files) out.push_back(f.value("path", ""));
-  return out;
-}
 
 kura::v1::ExportRequest ExportToProto(const ExportRecord& r,
                                       const std::vector<ExportVoteRecord>& visible_votes) {
@@ -45,7 +39,8 @@ kura::v1::ExportRequest ExportToProto(const ExportRecord& r,
       out->set_path(f.value("path", ""));
       out->set_size(f.value("size", uint64_t{0}));
       out->set_sha256(f.value("sha256", ""));
-      if (verdicts.ok() && verdicts->count(out->path())) out->set_verdict(verdicts->at(out->path()));
+      if (verdicts.ok() && verdicts->count(out->path()))
+        out->set_verdict(verdicts->at(out->path()));
     }
   }
   nlohmann::json schemas = nlohmann::json::parse(r.schemas_json, nullptr, false);
@@ -71,11 +66,67 @@ kura::v1::ExportRequest ExportToProto(const ExportRecord& r,
     out->set_comment(v.comment);
     out->set_override_reason(v.override_reason);
     out->set_time_unix(absl::ToUnixSeconds(v.time));
+    out->set_round(v.round);
   }
   p.set_created_unix(absl::ToUnixSeconds(r.created));
   p.set_updated_unix(absl::ToUnixSeconds(r.updated));
   p.set_snapshot_id(r.snapshot_id);
+  p.set_latest_version(r.version);
+  nlohmann::json image = nlohmann::json::parse(r.image_json, nullptr, false);
+  if (image.is_object()) {
+    p.mutable_image()->set_name(image.value("name", ""));
+    p.mutable_image()->set_digest(image.value("digest", ""));
+    for (const nlohmann::json& c : image.value("components", nlohmann::json::array())) {
+      if (c.is_string()) p.mutable_image()->add_components(c.get<std::string>());
+    }
+  }
   return p;
+}
+
+// Version `r` of a request as `viewer` may see it: the votes and comments blinding leaves them
+// (export_review.h) and the history of every version.
+absl::StatusOr<kura::v1::ExportRequest> ViewOf(Store& store, const ExportRecord& r,
+                                               const std::string& viewer) {
+  KURA_ASSIGN_OR_RETURN(std::vector<ExportVoteRecord> votes,
+                        store.ListExportVotes(r.id, r.version));
+  KURA_ASSIGN_OR_RETURN(std::vector<ExportCommentRecord> comments,
+                        store.ListExportComments(r.id, r.version));
+  KURA_ASSIGN_OR_RETURN(std::vector<ExportRecord> versions, store.ListExportVersions(r.id));
+  std::vector<std::string> files = ExportFilePaths(r);
+  kura::v1::ExportRequest p = ExportToProto(r, VisibleVotes(votes, viewer, files, r.state));
+  for (const ExportCommentRecord& c : VisibleComments(comments, votes, r, viewer, files)) {
+    kura::v1::ExportComment* out = p.add_comments();
+    out->set_author(c.author);
+    out->set_file(c.file);
+    out->set_text(c.text);
+    out->set_time_unix(absl::ToUnixSeconds(c.time));
+    out->set_version(c.version);
+  }
+  for (const ExportRecord& v : versions) {
+    kura::v1::ExportRequest summary = ExportToProto(v, {});
+    kura::v1::ExportVersion* out = p.add_versions();
+    out->set_version(v.version);
+    out->set_state(summary.state());
+    out->set_verdict(v.verdict);
+    out->set_snapshot_id(v.snapshot_id);
+    *out->mutable_files() = summary.files();
+    out->set_justification(v.justification);
+    out->set_created_unix(absl::ToUnixSeconds(v.created));
+    out->set_updated_unix(absl::ToUnixSeconds(v.updated));
+  }
+  if (!versions.empty()) p.set_latest_version(versions.back().version);
+  return p;
+}
+
+// Version `version` of the request whose latest version is `latest` (0: the latest itself).
+absl::StatusOr<ExportRecord> VersionOf(Store& store, const ExportRecord& latest, int version) {
+  if (version == 0 || version == latest.version) return latest;
+  KURA_ASSIGN_OR_RETURN(std::vector<ExportRecord> versions, store.ListExportVersions(latest.id));
+  for (const ExportRecord& v : versions) {
+    if (v.version == version) return v;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("export request ", latest.id, " has no version ", version));
 }
 
 // The record the node's snapshot makes, checked and awaiting reviewers. The number of reviewers
@@ -115,6 +166,13 @@ absl::StatusOr<ExportRecord> RecordFromSnapshot(Store& store,
   }
   r.schemas_json = schemas.dump();
   r.required_reviewers = RequiredReviewers(classes);
+  nlohmann::json components = nlohmann::json::array();
+  for (const std::string& c : reply.image().components()) components.push_back(c);
+  r.image_json = nlohmann::json{
+      {"name", reply.image().name()},
+      {"digest", reply.image().digest()},
+      {"components",
+       components}}.dump();
   return r;
 }
 
@@ -135,8 +193,8 @@ absl::StatusOr<ExportRecord> SnapshotAndCheck(
   grpc::ClientContext node_context;
   node_context.set_deadline(absl::ToChronoTime(absl::Now() + kNodeSnapshotDeadline));
   kura::v1::NodeSnapshotResponse reply;
-  KURA_RETURN_IF_ERROR(FromNodeStatus(
-      workspace.node, stub->SnapshotOutputs(&node_context, node_request, &reply)));
+  KURA_RETURN_IF_ERROR(
+      FromNodeStatus(workspace.node, stub->SnapshotOutputs(&node_context, node_request, &reply)));
   return RecordFromSnapshot(state.store(), reply);
 }
 
@@ -176,8 +234,8 @@ grpc::Status ResearcherService::RequestExport(grpc::ServerContext* context,
                   JsonObject({{"workspace", workspace.id},
                               {"snapshot", record.snapshot_id},
                               {"files", record.files_json}})});
-    state_.Audit({Actor("node", workspace.node), "export.check",
-                  absl::StrCat("export:", record.id), "ok",
+    state_.Audit({Actor("node", workspace.node), "export.check", absl::StrCat("export:", record.id),
+                  "ok",
                   JsonObject({{"verdict", record.verdict},
                               {"policy", record.policy_name},
                               {"policy_sha256", record.policy_sha256}})});
@@ -216,10 +274,9 @@ grpc::Status ResearcherService::ShowExport(grpc::ServerContext* context,
                                            kura::v1::ExportRequest* response) {
   absl::Status status = [&]() -> absl::Status {
     KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
-    KURA_ASSIGN_OR_RETURN(ExportRecord r, OwnExport(caller, request->id()));
-    KURA_ASSIGN_OR_RETURN(std::vector<ExportVoteRecord> votes,
-                          state_.store().ListExportVotes(r.id, r.version));
-    *response = ExportToProto(r, VisibleVotes(votes, caller.session.user, FilePaths(r), r.state));
+    KURA_ASSIGN_OR_RETURN(ExportRecord latest, OwnExport(caller, request->id()));
+    KURA_ASSIGN_OR_RETURN(ExportRecord r, VersionOf(state_.store(), latest, request->version()));
+    KURA_ASSIGN_OR_RETURN(*response, ViewOf(state_.store(), r, caller.session.user));
     return absl::OkStatus();
   }();
   return ToGrpcStatus("ShowExport", status);
@@ -257,7 +314,7 @@ grpc::Status ResearcherService::ResubmitExport(grpc::ServerContext* context,
     KURA_ASSIGN_OR_RETURN(ExportRecord r, OwnExport(caller, request->id()));
     std::string subject = absl::StrCat("export:", r.id);
     if (r.state != ExportState::kChecked && r.state != ExportState::kInReview &&
-        r.state != ExportState::kChangesRequested) {
+        r.state != ExportState::kConsolidation && r.state != ExportState::kChangesRequested) {
       return Refuse(caller, "export.resubmit", subject,
                     absl::FailedPreconditionError(absl::StrCat(
                         "export request ", r.id, " is ", ExportStateName(r.state),
@@ -268,7 +325,7 @@ grpc::Status ResearcherService::ResubmitExport(grpc::ServerContext* context,
                           UsableWorkspace(caller, r.workspace, "export.resubmit"));
     google::protobuf::RepeatedPtrField<std::string> paths = request->paths();
     if (paths.empty()) {
-      for (const std::string& p : FilePaths(r)) *paths.Add() = p;
+      for (const std::string& p : ExportFilePaths(r)) *paths.Add() = p;
     }
     absl::StatusOr<ExportRecord> checked =
         SnapshotAndCheck(state_, workspace, paths, request->specs());
@@ -283,11 +340,14 @@ grpc::Status ResearcherService::ResubmitExport(grpc::ServerContext* context,
     next.project = r.project;
     next.author = r.author;
     next.workspace = r.workspace;
-    next.justification = request->justification().empty() ? r.justification
-                                                           : request->justification();
+    next.justification =
+        request->justification().empty() ? r.justification : request->justification();
     next.created = r.created;
     next.updated = state_.Now();
-    KURA_ASSIGN_OR_RETURN(next.version, state_.store().AddExportVersion(next));
+    // Stored only if no vote decided the request and no other version came in meanwhile.
+    absl::StatusOr<int> version = state_.store().AddExportVersion(next, r.version);
+    if (!version.ok()) return Refuse(caller, "export.resubmit", subject, version.status());
+    next.version = *version;
     state_.Audit({caller.actor, "export.resubmit", subject, "ok",
                   JsonObject({{"version", absl::StrCat(next.version)},
                               {"snapshot", next.snapshot_id},
@@ -298,8 +358,7 @@ grpc::Status ResearcherService::ResubmitExport(grpc::ServerContext* context,
   return ToGrpcStatus("ResubmitExport", status);
 }
 
-absl::StatusOr<ExportRecord> ResearcherService::ReviewableExport(const Caller& caller,
-                                                                 int64_t id) {
+absl::StatusOr<ExportRecord> ResearcherService::ReviewableExport(const Caller& caller, int64_t id) {
   absl::StatusOr<ExportRecord> r = state_.store().GetExport(id);
   if (!r.ok()) return absl::NotFoundError(absl::StrCat("no export request ", id));
   KURA_ASSIGN_OR_RETURN(UserRecord user, state_.store().GetUser(caller.session.user));
@@ -342,15 +401,14 @@ grpc::Status ResearcherService::ShowReview(grpc::ServerContext* context,
                                            kura::v1::ExportRequest* response) {
   absl::Status status = [&]() -> absl::Status {
     KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
-    absl::StatusOr<ExportRecord> r = ReviewableExport(caller, request->id());
-    if (!r.ok()) {
-      return Refuse(caller, "review.show", absl::StrCat("export:", request->id()), r.status());
+    absl::StatusOr<ExportRecord> latest = ReviewableExport(caller, request->id());
+    if (!latest.ok()) {
+      return Refuse(caller, "review.show", absl::StrCat("export:", request->id()), latest.status());
     }
-    KURA_ASSIGN_OR_RETURN(std::vector<ExportVoteRecord> votes,
-                          state_.store().ListExportVotes(r->id, r->version));
-    *response =
-        ExportToProto(*r, VisibleVotes(votes, caller.session.user, FilePaths(*r), r->state));
-    state_.Audit({caller.actor, "review.show", absl::StrCat("export:", r->id), "ok", "{}"});
+    KURA_ASSIGN_OR_RETURN(ExportRecord r, VersionOf(state_.store(), *latest, request->version()));
+    KURA_ASSIGN_OR_RETURN(*response, ViewOf(state_.store(), r, caller.session.user));
+    state_.Audit({caller.actor, "review.show", absl::StrCat("export:", r.id), "ok",
+                  JsonObject({{"version", absl::StrCat(r.version)}})});
     return absl::OkStatus();
   }();
   return ToGrpcStatus("ShowReview", status);
@@ -384,84 +442,93 @@ grpc::Status ResearcherService::Vote(grpc::ServerContext* context,
     vote.time = state_.Now();
     KURA_ASSIGN_OR_RETURN(auto verdicts, FileVerdicts(r.report_json));
     absl::Status fits = CheckVote(r, verdicts, vote);
-    if (fits.ok()) fits = state_.store().AddExportVote(vote);
     if (!fits.ok()) return Refuse(caller, "export.vote", subject, fits);
+    // The store checks again, atomically, that the version is the latest and takes the vote.
+    absl::StatusOr<int> round = state_.store().AddExportVote(vote);
+    if (!round.ok()) return Refuse(caller, "export.vote", subject, round.status());
+    vote.round = *round;
     state_.Audit({caller.actor, "export.vote", subject, "ok",
                   JsonObject({{"version", absl::StrCat(vote.version)},
                               {"file", vote.file},
                               {"decision", std::string(VoteDecisionName(vote.decision))},
+                              {"round", absl::StrCat(vote.round)},
                               {"comment", vote.comment},
                               {"override_reason", vote.override_reason}})});
-    if (r.state == ExportState::kChecked) {
-      KURA_RETURN_IF_ERROR(state_.store().SetExportState(r.id, ExportState::kChecked,
-                                                         ExportState::kInReview, state_.Now()));
-      r.state = ExportState::kInReview;
-    }
-    KURA_ASSIGN_OR_RETURN(std::vector<ExportVoteRecord> votes,
-                          state_.store().ListExportVotes(r.id, r.version));
-    ExportState decided = Tally(votes, FilePaths(r), r.required_reviewers);
-    if (decided != ExportState::kInReview) {
-      KURA_RETURN_IF_ERROR(
-          state_.store().SetExportState(r.id, ExportState::kInReview, decided, state_.Now()));
-      r.state = decided;
-      state_.Audit({Actor("gateway", "review"), "export.decide", subject, "ok",
-                    JsonObject({{"state", std::string(ExportStateName(decided))},
-                                {"version", absl::StrCat(r.version)}})});
-    }
-    *response = ExportToProto(r, VisibleVotes(votes, user.name, FilePaths(r), r.state));
+    KURA_RETURN_IF_ERROR(SettleVotes(r));
+    KURA_ASSIGN_OR_RETURN(*response, ViewOf(state_.store(), r, user.name));
     return absl::OkStatus();
   }();
   return ToGrpcStatus("Vote", status);
 }
 
-grpc::Status ResearcherService::DownloadRelease(grpc::ServerContext* context,
-                                                const kura::v1::DownloadReleaseRequest* request,
-                                                kura::v1::Release* response) {
+absl::Status ResearcherService::SettleVotes(ExportRecord& r) {
+  if (r.state == ExportState::kChecked) {
+    absl::Status moved = state_.store().SetExportState(r.id, ExportState::kChecked,
+                                                       ExportState::kInReview, state_.Now());
+    // Lost to a concurrent vote, which moved it already.
+    if (!moved.ok() && !absl::IsFailedPrecondition(moved)) return moved;
+  }
+  for (;;) {
+    KURA_ASSIGN_OR_RETURN(ExportRecord current, state_.store().GetExport(r.id));
+    r = current;
+    if (r.state != ExportState::kInReview && r.state != ExportState::kConsolidation) {
+      return absl::OkStatus();
+    }
+    KURA_ASSIGN_OR_RETURN(std::vector<ExportVoteRecord> votes,
+                          state_.store().ListExportVotes(r.id, r.version));
+    ExportState decided = Tally(votes, ExportFilePaths(r), r.required_reviewers);
+    if (decided == r.state || decided == ExportState::kInReview) return absl::OkStatus();
+    absl::Status moved = state_.store().SetExportState(r.id, r.state, decided, state_.Now());
+    if (absl::IsFailedPrecondition(moved)) continue;  // someone else moved it: look again
+    KURA_RETURN_IF_ERROR(moved);
+    state_.Audit({Actor("gateway", "review"), "export.decide", absl::StrCat("export:", r.id), "ok",
+                  JsonObject({{"state", std::string(ExportStateName(decided))},
+                              {"from", std::string(ExportStateName(r.state))},
+                              {"version", absl::StrCat(r.version)}})});
+    r.state = decided;
+    return absl::OkStatus();
+  }
+}
+
+grpc::Status ResearcherService::Comment(grpc::ServerContext* context,
+                                        const kura::v1::CommentRequest* request,
+                                        kura::v1::ExportRequest* response) {
   absl::Status status = [&]() -> absl::Status {
     KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
     std::string subject = absl::StrCat("export:", request->id());
-    absl::StatusOr<ExportRecord> r = OwnExport(caller, request->id());
-    if (!r.ok()) return Refuse(caller, "export.download", subject, r.status());
-    KURA_ASSIGN_OR_RETURN(std::vector<ExportVoteRecord> votes,
-                          state_.store().ListExportVotes(r->id, r->version));
-    absl::StatusOr<std::string> manifest = BuildReleaseManifest(*r, votes);
-    if (!manifest.ok()) return Refuse(caller, "export.download", subject, manifest.status());
-    KURA_ASSIGN_OR_RETURN(WorkspaceRecord workspace, state_.store().GetWorkspace(r->workspace));
-    KURA_ASSIGN_OR_RETURN(auto stub, state_.NodeStub(workspace.node));
-    nlohmann::json files = nlohmann::json::parse(r->files_json, nullptr, false);
-    if (!files.is_array()) return absl::DataLossError("stored file list is malformed");
-    for (const nlohmann::json& f : files) {
-      kura::v1::NodeReadSnapshotFileRequest read;
-      read.set_snapshot_id(r->snapshot_id);
-      read.set_path(f.value("path", ""));
-      kura::v1::NodeSnapshotFile file;
-      grpc::ClientContext node_context;
-      node_context.set_deadline(absl::ToChronoTime(absl::Now() + kNodeSnapshotDeadline));
-      KURA_RETURN_IF_ERROR(
-          FromNodeStatus(workspace.node, stub->ReadSnapshotFile(&node_context, read, &file)));
-      // The bytes released are the bytes reviewed, whatever the node sends.
-      if (Sha256Hex(file.data()) != f.value("sha256", "")) {
-        state_.Audit({caller.actor, "export.download", subject, "failed",
-                      JsonObject({{"file", read.path()}, {"reason", "hash mismatch"}})});
-        return absl::FailedPreconditionError(
-            absl::StrCat(read.path(), " no longer matches what was reviewed; not released"));
-      }
-      kura::v1::ReleaseFile* out = response->add_files();
-      out->set_path(read.path());
-      out->set_data(std::move(*file.mutable_data()));
+    absl::StatusOr<ExportRecord> found = state_.store().GetExport(request->id());
+    if (!found.ok()) {
+      return Refuse(caller, "export.comment", subject,
+                    absl::NotFoundError(absl::StrCat("no export request ", request->id())));
     }
-    KURA_ASSIGN_OR_RETURN(Ed25519KeyPair key,
-                          LoadOrCreateReleaseKey(PkiDir(state_.options().state_dir)));
-    KURA_ASSIGN_OR_RETURN(std::string signature, Ed25519Sign(key.private_key, *manifest));
-    response->set_manifest_json(*manifest);
-    response->set_signature(signature);
-    response->set_public_key(key.public_key);
-    state_.Audit({caller.actor, "export.download", subject, "ok",
-                  JsonObject({{"manifest_sha256", Sha256Hex(*manifest)},
-                              {"public_key", HexEncode(key.public_key)}})});
+    ExportRecord r = *found;
+    KURA_ASSIGN_OR_RETURN(UserRecord user, state_.store().GetUser(caller.session.user));
+    absl::Status may = CheckMayComment(r, user, IsMember(state_.store(), user.name, r.project));
+    if (may.ok() && request->version() != 0 && request->version() != r.version) {
+      may = absl::FailedPreconditionError(absl::StrCat("export request ", r.id, " is at version ",
+                                                       r.version, " now; comment on that version"));
+    }
+    if (may.ok() && (request->text().empty() || request->text().size() > kMaxJustification)) {
+      may = absl::InvalidArgumentError("a comment needs text (at most 10000 bytes)");
+    }
+    std::vector<std::string> files = ExportFilePaths(r);
+    if (may.ok() && !request->file().empty() &&
+        std::find(files.begin(), files.end(), request->file()) == files.end()) {
+      may = absl::InvalidArgumentError(
+          absl::StrCat("'", request->file(), "' is not a file of export request ", r.id));
+    }
+    if (!may.ok()) return Refuse(caller, "export.comment", subject, may);
+    ExportCommentRecord comment{r.id,        r.version, user.name, request->file(), request->text(),
+                                state_.Now()};
+    KURA_RETURN_IF_ERROR(state_.store().AddExportComment(comment));
+    state_.Audit({caller.actor, "export.comment", subject, "ok",
+                  JsonObject({{"version", absl::StrCat(r.version)},
+                              {"file", comment.file},
+                              {"text", comment.text}})});
+    KURA_ASSIGN_OR_RETURN(*response, ViewOf(state_.store(), r, user.name));
     return absl::OkStatus();
   }();
-  return ToGrpcStatus("DownloadRelease", status);
+  return ToGrpcStatus("Comment", status);
 }
 
 }  // namespace kura::gateway

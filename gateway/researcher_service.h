@@ -71,9 +71,15 @@ class ResearcherService final
                           kura::v1::ExportRequest* response) override;
   grpc::Status Vote(grpc::ServerContext* context, const kura::v1::VoteRequest* request,
                     kura::v1::ExportRequest* response) override;
+  grpc::Status Comment(grpc::ServerContext* context, const kura::v1::CommentRequest* request,
+                       kura::v1::ExportRequest* response) override;
+  // researcher_export_files.cc: the calls that move an export's bytes.
+  grpc::Status ReadExportFile(grpc::ServerContext* context,
+                              const kura::v1::ReadExportFileRequest* request,
+                              grpc::ServerWriter<kura::v1::FileChunk>* writer) override;
   grpc::Status DownloadRelease(grpc::ServerContext* context,
                                const kura::v1::DownloadReleaseRequest* request,
-                               kura::v1::Release* response) override;
+                               grpc::ServerWriter<kura::v1::ReleaseChunk>* writer) override;
 
  private:
   // An authenticated researcher call: the terminal and the live session.
@@ -96,6 +102,12 @@ class ResearcherService final
   // Export request `id` if the caller may review it: a reviewer and member of its project, not
   // its author (PermissionDenied saying which).
   absl::StatusOr<ExportRecord> ReviewableExport(const Caller& caller, int64_t id);
+  // Export request `id` if the caller is its author or may review it.
+  absl::StatusOr<ExportRecord> ReadableExport(const Caller& caller, int64_t id);
+  // Moves request `r` (its latest version, updated in place) to the state its votes now give
+  // (checked -> in_review on the first vote; then consolidation, approved, changes_requested
+  // or rejected as Tally says), each move a compare-and-set that yields to a concurrent one.
+  absl::Status SettleVotes(ExportRecord& r);
   // Closes `workspace` on its node (best effort: a node that is down is told by its next
   // heartbeat) and in the store.
   void CloseOnNode(const WorkspaceRecord& workspace, absl::string_view reason);

@@ -175,11 +175,84 @@ CREATE TABLE export_votes (
 ) STRICT;
 )sql";
 
+// Consolidation (a state, and votes revised in rounds), the workspace image of each version,
+// and comments without a vote. SQLite cannot change a CHECK or UNIQUE constraint in place, so
+// both export tables are rebuilt: the new ones are filled, the old dropped (votes first: they
+// refer to the requests), and the new renamed, which also renames the votes' reference.
+constexpr char kVersion3[] = R"sql(
+CREATE TABLE export_requests_v3 (
+  id INTEGER NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  project TEXT NOT NULL REFERENCES projects(name),
+  author TEXT NOT NULL REFERENCES users(name),
+  workspace TEXT NOT NULL,
+  justification TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('submitted', 'checked', 'in_review', 'consolidation',
+                                       'approved', 'changes_requested', 'rejected',
+                                       'withdrawn')),
+  snapshot_id TEXT NOT NULL,
+  files_json TEXT NOT NULL,
+  report_json TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  policy_name TEXT NOT NULL,
+  policy_sha256 TEXT NOT NULL,
+  checker_version TEXT NOT NULL,
+  schemas_json TEXT NOT NULL,
+  required_reviewers INTEGER NOT NULL CHECK (required_reviewers >= 1),
+  created_us INTEGER NOT NULL,
+  updated_us INTEGER NOT NULL,
+  image_json TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (id, version)
+) STRICT;
+INSERT INTO export_requests_v3 (id, version, project, author, workspace, justification, state,
+    snapshot_id, files_json, report_json, verdict, policy_name, policy_sha256, checker_version,
+    schemas_json, required_reviewers, created_us, updated_us)
+  SELECT id, version, project, author, workspace, justification, state, snapshot_id, files_json,
+    report_json, verdict, policy_name, policy_sha256, checker_version, schemas_json,
+    required_reviewers, created_us, updated_us FROM export_requests;
+
+CREATE TABLE export_votes_v3 (
+  request_id INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  reviewer TEXT NOT NULL REFERENCES users(name),
+  file TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('approve', 'request_changes', 'reject')),
+  comment TEXT NOT NULL,
+  override_reason TEXT NOT NULL,
+  time_us INTEGER NOT NULL,
+  round INTEGER NOT NULL DEFAULT 1 CHECK (round >= 1),
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  UNIQUE (request_id, version, reviewer, file, round),
+  FOREIGN KEY (request_id, version) REFERENCES export_requests_v3(id, version)
+) STRICT;
+INSERT INTO export_votes_v3 (request_id, version, reviewer, file, decision, comment,
+    override_reason, time_us, seq)
+  SELECT request_id, version, reviewer, file, decision, comment, override_reason, time_us, seq
+  FROM export_votes;
+
+DROP TABLE export_votes;
+DROP TABLE export_requests;
+ALTER TABLE export_requests_v3 RENAME TO export_requests;
+ALTER TABLE export_votes_v3 RENAME TO export_votes;
+CREATE INDEX export_requests_by_project ON export_requests(project);
+
+CREATE TABLE export_comments (
+  request_id INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  author TEXT NOT NULL REFERENCES users(name),
+  file TEXT NOT NULL,
+  text TEXT NOT NULL CHECK (length(text) > 0),
+  time_us INTEGER NOT NULL,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  FOREIGN KEY (request_id, version) REFERENCES export_requests(id, version)
+) STRICT;
+)sql";
+
 }  // namespace
 
 const std::vector<std::string>& Migrations() {
   static const std::vector<std::string>* migrations =
-      new std::vector<std::string>{kVersion1, kVersion2};
+      new std::vector<std::string>{kVersion1, kVersion2, kVersion3};
   return *migrations;
 }
 

@@ -19,7 +19,7 @@
 namespace kura::gateway {
 
 // The schema version this build writes; a file with a higher one is refused.
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 3;
 
 class SqliteStore final : public Store {
  public:
@@ -84,13 +84,16 @@ class SqliteStore final : public Store {
                                  absl::Time now) override;
 
   absl::StatusOr<int64_t> CreateExport(const ExportRecord& request) override;
-  absl::StatusOr<int> AddExportVersion(const ExportRecord& request) override;
+  absl::StatusOr<int> AddExportVersion(const ExportRecord& request, int based_on) override;
   absl::StatusOr<ExportRecord> GetExport(int64_t id) override;
   absl::StatusOr<std::vector<ExportRecord>> ListExportVersions(int64_t id) override;
   absl::StatusOr<std::vector<ExportRecord>> ListExports(absl::string_view project) override;
   absl::Status SetExportState(int64_t id, ExportState from, ExportState to,
                               absl::Time now) override;
-  absl::Status AddExportVote(const ExportVoteRecord& vote) override;
+  absl::StatusOr<int> AddExportVote(const ExportVoteRecord& vote) override;
+  absl::Status AddExportComment(const ExportCommentRecord& comment) override;
+  absl::StatusOr<std::vector<ExportCommentRecord>> ListExportComments(int64_t id,
+                                                                      int version) override;
   absl::StatusOr<std::vector<ExportVoteRecord>> ListExportVotes(int64_t id,
                                                                 int version) override;
 

@@ -104,8 +104,11 @@ class Store {
   // Stores `request` as a new request (version 1) and returns its id.
   virtual absl::StatusOr<int64_t> CreateExport(const ExportRecord& request) = 0;
   // Stores `request` as the next version of request `request.id` (its votes start empty) and
-  // returns the version. NotFound for an unknown id.
-  virtual absl::StatusOr<int> AddExportVersion(const ExportRecord& request) = 0;
+  // returns the version. In one transaction with the checks that the latest version is still
+  // `based_on` and in a state that takes a new version (checked, in_review, consolidation,
+  // changes_requested): FailedPrecondition otherwise (a vote or another version got there
+  // first). NotFound for an unknown id.
+  virtual absl::StatusOr<int> AddExportVersion(const ExportRecord& request, int based_on) = 0;
   // The latest version of request `id`.
   virtual absl::StatusOr<ExportRecord> GetExport(int64_t id) = 0;
   // Every version of request `id`, oldest first.
@@ -116,11 +119,21 @@ class Store {
   // otherwise: someone else moved it first).
   virtual absl::Status SetExportState(int64_t id, ExportState from, ExportState to,
                                       absl::Time now) = 0;
-  // Records a vote; AlreadyExists when this reviewer already voted on this file of this version.
-  virtual absl::Status AddExportVote(const ExportVoteRecord& vote) = 0;
-  // The votes on version `version` of request `id`, in the order cast.
+  // Records a vote and returns the round it was stored as, in one transaction with the checks
+  // that `vote.version` is still the latest version (FailedPrecondition naming the latest) and
+  // that the request takes the vote: while checked or in_review, a first vote (round 1;
+  // AlreadyExists when this reviewer already voted on this file of this version); while in
+  // consolidation, a revision by a reviewer who voted on the file (the next round;
+  // FailedPrecondition for anyone else); in any other state FailedPrecondition.
+  virtual absl::StatusOr<int> AddExportVote(const ExportVoteRecord& vote) = 0;
+  // The votes on version `version` of request `id`, every round, in the order cast.
   virtual absl::StatusOr<std::vector<ExportVoteRecord>> ListExportVotes(int64_t id,
                                                                         int version) = 0;
+  // Records a comment on an existing version (NotFound otherwise).
+  virtual absl::Status AddExportComment(const ExportCommentRecord& comment) = 0;
+  // The comments on version `version` of request `id`, in the order made.
+  virtual absl::StatusOr<std::vector<ExportCommentRecord>> ListExportComments(int64_t id,
+                                                                              int version) = 0;
 
   // ---- audit ----
   // Appends one event to the hash chain (audit.h) atomically and returns it as stored.

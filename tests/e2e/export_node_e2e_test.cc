@@ -20,6 +20,7 @@
 #include "gateway/release.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/e2e/stack.h"
 
 namespace kura::e2e {
@@ -28,6 +29,8 @@ namespace {
 using gateway::Role;
 using gateway::TerminalClass;
 using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
 
 int RunScript(kura::v1::Researcher::Stub& stub, const std::string& token, const std::string& id,
               const std::string& script) {
@@ -178,16 +181,29 @@ TEST(RealNodeExportTest, RequestCheckTwoReviewersReleaseVerify) {
   }
   kura::v1::DownloadReleaseRequest download;
   download.set_id(request.id());
-  kura::v1::Release release;
   auto dc = CallContext(tokens["alice"]);
-  grpc::Status downloaded = stub->DownloadRelease(dc.get(), download, &release);
+  auto reader = stub->DownloadRelease(dc.get(), download);
+  kura::v1::ReleaseHeader header;
+  std::map<std::string, std::string> files;
+  for (kura::v1::ReleaseChunk chunk; reader->Read(&chunk);) {
+    if (chunk.has_header()) header = chunk.header();
+    if (chunk.has_file()) files[chunk.file().path()] += chunk.file().data();
+  }
+  grpc::Status downloaded = reader->Finish();
   ASSERT_TRUE(downloaded.ok()) << downloaded.error_message();
-  ASSERT_EQ(release.files_size(), 1);
-  EXPECT_EQ(release.files(0).data(), "region,value\nA,12\nB,3\n");
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files["t.csv"], "region,value\nA,12\nB,3\n");
+  // The manifest names the node's image and carries no micro-data evidence from the checker:
+  // neither the cells' keys nor their distinct units.
+  nlohmann::json signed_manifest = nlohmann::json::parse(header.manifest_json());
+  EXPECT_THAT(signed_manifest["workspace_image"]["digest"].get<std::string>(),
+              StartsWith("sha256:"));
+  EXPECT_THAT(header.manifest_json(), Not(HasSubstr("evidence")));
+  EXPECT_FALSE(signed_manifest["report"]["files"][0].contains("cells"));
+  EXPECT_GE(signed_manifest["report"]["files"][0]["cells_by_verdict"]["fail"].get<int>(), 1);
   const std::string dir = stack.state_dir() + "/release";
-  ASSERT_TRUE(gateway::WriteReleaseDir(dir, release.manifest_json(), release.signature(),
-                                       {{"t.csv", release.files(0).data()}})
-                  .ok());
+  ASSERT_TRUE(
+      gateway::WriteReleaseDir(dir, header.manifest_json(), header.signature(), files).ok());
   absl::StatusOr<Ed25519KeyPair> published =
       gateway::LoadOrCreateReleaseKey(stack.pki_dir());
   ASSERT_TRUE(published.ok());

@@ -172,8 +172,9 @@ grpc::Status FakeNode::SnapshotOutputs(grpc::ServerContext* context,
                     R"("})");
     kura::v1::OutputFile* file = response->add_files();
     file->set_path(path);
-    file->set_size(path.size());
-    file->set_sha256(Sha256Hex(path));
+    std::string content = FileContent(path);
+    file->set_size(content.size());
+    file->set_sha256(Sha256Hex(content));
     absl::StrAppend(&ids, path, "\n");
   }
   report += "]}";
@@ -183,6 +184,7 @@ grpc::Status FakeNode::SnapshotOutputs(grpc::ServerContext* context,
   response->set_policy_name("acro-default");
   response->set_policy_sha256(Sha256Hex("acro-default"));
   response->set_checker_version("0.1.0");
+  *response->mutable_image() = Image();
   absl::MutexLock lock(&mu_);
   for (const auto& opened : opened_) {
     if (opened.workspace_id() != request->workspace_id()) continue;
@@ -197,12 +199,36 @@ grpc::Status FakeNode::SnapshotOutputs(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+std::string FakeNode::FileContent(const std::string& path) {
+  if (path.rfind("big", 0) != 0) return path;
+  std::string out((5 << 20) + 17, '\0');
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>('a' + (i * 7 + i / 4099) % 26);
+  return out;
+}
+
+kura::v1::WorkspaceImage FakeNode::Image() {
+  kura::v1::WorkspaceImage image;
+  image.set_name("host:Fake Linux 1");
+  image.add_components("os-release " + Sha256Hex("Fake Linux 1"));
+  image.set_digest("sha256:" + Sha256Hex(image.components(0)));
+  return image;
+}
+
 grpc::Status FakeNode::ReadSnapshotFile(grpc::ServerContext* context,
                                         const kura::v1::NodeReadSnapshotFileRequest* request,
-                                        kura::v1::NodeSnapshotFile* response) {
+                                        grpc::ServerWriter<kura::v1::NodeSnapshotFile>* writer) {
   if (grpc::Status status = CheckGateway(*context); !status.ok()) return status;
-  response->set_data(tamper_ ? request->path() + " changed" : request->path());
-  response->set_sha256(Sha256Hex(response->data()));
+  std::string data = FileContent(request->path());
+  if (tamper_) data += " changed";
+  constexpr size_t kChunk = 1 << 20;
+  size_t offset = 0;
+  do {
+    kura::v1::NodeSnapshotFile chunk;
+    if (offset == 0) chunk.set_size(data.size());
+    chunk.set_data(data.substr(offset, kChunk));
+    offset += chunk.data().size();
+    if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "gone");
+  } while (offset < data.size());
   return grpc::Status::OK;
 }
 

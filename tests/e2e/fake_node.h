@@ -56,11 +56,17 @@ class FakeNode final : public kura::v1::NodeAgent::Service {
   grpc::Status SnapshotOutputs(grpc::ServerContext* context,
                                const kura::v1::NodeSnapshotRequest* request,
                                kura::v1::NodeSnapshotResponse* response) override;
-  // The bytes of a snapshot file: its path itself, as the canned snapshot hashed it; with
-  // TamperSnapshots(), other bytes.
+  // The bytes of a snapshot file (FileContent of its path, as the canned snapshot hashed it),
+  // in 1 MiB chunks; with TamperSnapshots(), other bytes.
   grpc::Status ReadSnapshotFile(grpc::ServerContext* context,
                                 const kura::v1::NodeReadSnapshotFileRequest* request,
-                                kura::v1::NodeSnapshotFile* response) override;
+                                grpc::ServerWriter<kura::v1::NodeSnapshotFile>* writer) override;
+  // What the fake node holds as file `path` of /outputs: the path itself, except that a path
+  // starting with "big" holds 5 MiB + 17 bytes of varied content (above gRPC's default message
+  // size), so releases and reviews of large files are exercised.
+  static std::string FileContent(const std::string& path);
+  // The workspace image every canned snapshot reports.
+  static kura::v1::WorkspaceImage Image();
   void TamperSnapshots() { tamper_ = true; }
 
  private:

@@ -119,15 +119,69 @@ TEST(ExportReviewTest, OneVoteIsNotEnoughWhenTwoAreRequired) {
   EXPECT_EQ(Tally(votes, kFiles, 2), ExportState::kApproved);
 }
 
-TEST(ExportReviewTest, TheStrictestDecisionWins) {
+TEST(ExportReviewTest, AgreementDecidesAndDisagreementGoesToConsolidation) {
   std::vector<ExportVoteRecord> votes = {
       Vote("bob", "t.csv", VoteDecision::kApprove, "ok"),
       Vote("bob", "notes.md", VoteDecision::kApprove),
       Vote("carol", "t.csv", VoteDecision::kRequestChanges),
       Vote("carol", "notes.md", VoteDecision::kApprove)};
+  EXPECT_EQ(Tally(votes, kFiles, 2), ExportState::kConsolidation);
+  // A revision (a higher round) replaces the reviewer's vote on that file.
+  ExportVoteRecord revised = Vote("bob", "t.csv", VoteDecision::kRequestChanges);
+  revised.round = 2;
+  votes.push_back(revised);
   EXPECT_EQ(Tally(votes, kFiles, 2), ExportState::kChangesRequested);
-  votes[0].decision = VoteDecision::kReject;
+  ASSERT_EQ(CurrentVotes(votes).size(), 4u);
+  for (const ExportVoteRecord& v : CurrentVotes(votes)) {
+    if (v.reviewer == "bob" && v.file == "t.csv") EXPECT_EQ(v.round, 2);
+  }
+  // Agreement to reject one file rejects the request; any split on a file is no agreement.
+  for (ExportVoteRecord& v : votes) {
+    if (v.file == "t.csv") v.decision = VoteDecision::kReject;
+  }
   EXPECT_EQ(Tally(votes, kFiles, 2), ExportState::kRejected);
+  votes.back().decision = VoteDecision::kApprove;  // bob's revision: approve vs carol's reject
+  EXPECT_EQ(Tally(votes, kFiles, 2), ExportState::kConsolidation);
+  // Unanimous approval of every file, and only that, approves.
+  for (ExportVoteRecord& v : votes) v.decision = VoteDecision::kApprove;
+  EXPECT_EQ(Tally(votes, kFiles, 2), ExportState::kApproved);
+}
+
+TEST(ExportReviewTest, CommentsAreBlindAsVotesAreButTheAuthorsReachReviewers) {
+  ExportRecord r = Request();
+  std::vector<ExportVoteRecord> votes = {Vote("bob", "t.csv", VoteDecision::kReject),
+                                         Vote("bob", "notes.md", VoteDecision::kReject)};
+  auto comment = [](const std::string& author) {
+    ExportCommentRecord c;
+    c.author = author;
+    c.text = author + " says";
+    return c;
+  };
+  std::vector<ExportCommentRecord> comments = {comment("bob"), comment("carol"),
+                                               comment("alice")};
+  auto authors = [&](const std::string& viewer) {
+    std::vector<std::string> out;
+    for (const auto& c : VisibleComments(comments, votes, r, viewer, kFiles)) {
+      out.push_back(c.author);
+    }
+    return out;
+  };
+  EXPECT_THAT(authors("carol"), ::testing::ElementsAre("carol", "alice"));
+  EXPECT_THAT(authors("bob"), ::testing::ElementsAre("bob", "carol", "alice"));
+  EXPECT_THAT(authors("alice"), ::testing::ElementsAre("alice"));
+  r.state = ExportState::kRejected;
+  EXPECT_THAT(authors("alice"), ::testing::ElementsAre("bob", "carol", "alice"));
+  // Who may comment.
+  r.state = ExportState::kInReview;
+  EXPECT_THAT(CheckMayComment(r, User("alice", {Role::kResearcher}), true), IsOk());
+  EXPECT_THAT(CheckMayComment(r, User("bob", {Role::kReviewer}), true), IsOk());
+  EXPECT_THAT(CheckMayComment(r, User("bob", {Role::kReviewer}), false),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(CheckMayComment(r, User("dave", {Role::kResearcher}), true),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  r.state = ExportState::kWithdrawn;
+  EXPECT_THAT(CheckMayComment(r, User("alice", {Role::kResearcher}), true),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST(ExportReviewTest, VotesAreBlindUntilOneHasVoted) {
@@ -181,11 +235,12 @@ TEST_F(ExportStoreTest, RequestsAndVotesSurviveARestart) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(store_->SetExportState(9, ExportState::kChecked, ExportState::kWithdrawn, TestNow()),
               StatusIs(absl::StatusCode::kNotFound));
-  ASSERT_THAT(store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kReject)), IsOk());
-  EXPECT_THAT(store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kApprove, "x")),
+  ASSERT_THAT(store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kReject)).status(), IsOk());
+  EXPECT_THAT(store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kApprove, "x")).status(),
               StatusIs(absl::StatusCode::kAlreadyExists));
-  ASSERT_THAT(store_->AddExportVote(Vote("carol", "t.csv", VoteDecision::kApprove, "why")),
-              IsOk());
+  ASSERT_THAT(
+      store_->AddExportVote(Vote("carol", "t.csv", VoteDecision::kApprove, "why")).status(),
+      IsOk());
   Reopen();
   auto got = store_->GetExport(1);
   ASSERT_THAT(got.status(), IsOk());
@@ -210,10 +265,11 @@ TEST_F(ExportStoreTest, ANewVersionStartsWithNoVotes) {
   Populate();
   ExportRecord r = Request();
   ASSERT_THAT(store_->CreateExport(r).status(), IsOk());
-  ASSERT_THAT(store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kReject)), IsOk());
+  ASSERT_THAT(store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kReject)).status(),
+              IsOk());
   r.snapshot_id = std::string(64, 'e');
   r.state = ExportState::kChecked;
-  auto version = store_->AddExportVersion(r);
+  auto version = store_->AddExportVersion(r, 1);
   ASSERT_THAT(version.status(), IsOk());
   EXPECT_EQ(*version, 2);
   auto latest = store_->GetExport(1);
@@ -229,7 +285,7 @@ TEST_F(ExportStoreTest, ANewVersionStartsWithNoVotes) {
               IsOk());
   EXPECT_EQ(store_->ListExportVersions(1)->front().state, ExportState::kInReview);
   r.id = 42;
-  EXPECT_THAT(store_->AddExportVersion(r).status(), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->AddExportVersion(r, 1).status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(ExportStoreTest, RefusesUnknownProjectsAndUsers) {
@@ -240,6 +296,82 @@ TEST_F(ExportStoreTest, RefusesUnknownProjectsAndUsers) {
   r = Request();
   r.required_reviewers = 0;
   EXPECT_THAT(store_->CreateExport(r).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// The store decides, atomically, whether a vote or a new version still applies: a vote on a
+// version that a resubmission replaced, or a resubmission racing a deciding vote, loses.
+TEST_F(ExportStoreTest, VotesAndVersionsAreCheckedAgainstTheLatestAtomically) {
+  Populate();
+  ExportRecord r = Request();
+  ASSERT_THAT(store_->CreateExport(r).status(), IsOk());
+  r.snapshot_id = std::string(64, 'b');
+  ASSERT_THAT(store_->AddExportVersion(r, 1).status(), IsOk());
+  // A second resubmission that was based on version 1 loses.
+  r.snapshot_id = std::string(64, 'c');
+  EXPECT_THAT(store_->AddExportVersion(r, 1).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 2")));
+  // A vote naming version 1 is refused now.
+  EXPECT_THAT(store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kApprove, "x")).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 2")));
+  // Decided: no new version, no vote.
+  ASSERT_THAT(store_->SetExportState(1, ExportState::kInReview, ExportState::kRejected, TestNow()),
+              IsOk());
+  EXPECT_THAT(store_->AddExportVersion(r, 2).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("rejected")));
+  ExportVoteRecord late = Vote("bob", "t.csv", VoteDecision::kApprove, "x");
+  late.version = 2;
+  EXPECT_THAT(store_->AddExportVote(late).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("rejected")));
+}
+
+TEST_F(ExportStoreTest, ConsolidationTakesRevisionsFromTheReviewersWhoVotedOnly) {
+  Populate();
+  ExportRecord r = Request();
+  ASSERT_THAT(store_->CreateExport(r).status(), IsOk());
+  auto first = store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kReject));
+  ASSERT_THAT(first.status(), IsOk());
+  EXPECT_EQ(*first, 1);
+  ASSERT_THAT(store_->SetExportState(1, ExportState::kInReview, ExportState::kConsolidation,
+                                     TestNow()),
+              IsOk());
+  auto second = store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kApprove, "ok"));
+  ASSERT_THAT(second.status(), IsOk());
+  EXPECT_EQ(*second, 2);
+  EXPECT_EQ(*store_->AddExportVote(Vote("bob", "t.csv", VoteDecision::kReject)), 3);
+  EXPECT_THAT(store_->AddExportVote(Vote("carol", "t.csv", VoteDecision::kApprove, "x")).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("consolidation")));
+  Reopen();
+  auto votes = store_->ListExportVotes(1, 1);
+  ASSERT_THAT(votes.status(), IsOk());
+  ASSERT_EQ(votes->size(), 3u);
+  EXPECT_EQ((*votes)[2].round, 3);
+  ASSERT_EQ(CurrentVotes(*votes).size(), 1u);
+  EXPECT_EQ(CurrentVotes(*votes)[0].decision, VoteDecision::kReject);
+}
+
+TEST_F(ExportStoreTest, CommentsAreKeptPerVersion) {
+  Populate();
+  ExportRecord r = Request();
+  r.image_json = R"({"name":"host:x","digest":"sha256:00"})";
+  ASSERT_THAT(store_->CreateExport(r).status(), IsOk());
+  ExportCommentRecord c{1, 1, "bob", "t.csv", "thin row", TestNow()};
+  ASSERT_THAT(store_->AddExportComment(c), IsOk());
+  c.version = 5;
+  EXPECT_THAT(store_->AddExportComment(c), StatusIs(absl::StatusCode::kNotFound));
+  c.version = 1;
+  c.author = "mallory";
+  EXPECT_THAT(store_->AddExportComment(c), StatusIs(absl::StatusCode::kNotFound));
+  c.author = "carol";
+  c.text = "";
+  EXPECT_FALSE(store_->AddExportComment(c).ok());
+  Reopen();
+  auto comments = store_->ListExportComments(1, 1);
+  ASSERT_THAT(comments.status(), IsOk());
+  ASSERT_EQ(comments->size(), 1u);
+  EXPECT_EQ((*comments)[0].text, "thin row");
+  EXPECT_EQ((*comments)[0].file, "t.csv");
+  EXPECT_TRUE(store_->ListExportComments(1, 2)->empty());
+  EXPECT_EQ(store_->GetExport(1)->image_json, r.image_json);
 }
 
 }  // namespace

@@ -45,6 +45,7 @@ ExportRecord Approved() {
   r.checker_version = "0.1.0";
   r.schemas_json = R"([{"name": "claims", "manifest_sha256": "dd", "data_class": "anonymized"}])";
   r.required_reviewers = 1;
+  r.image_json = R"({"name": "host:Debian 12", "digest": "sha256:1234", "components": []})";
   r.created = r.updated = TestNow();
   return r;
 }
@@ -89,10 +90,52 @@ TEST_F(ReleaseTest, ManifestCarriesWhatAReviewerAndAnAuditorNeed) {
   EXPECT_EQ(m["schemas"][0]["manifest_sha256"], "dd");
   EXPECT_EQ(m["reviewers"][0]["name"], "bob");
   EXPECT_EQ(m["report"]["files"][0]["verdict"], "pass");
+  EXPECT_EQ(m["report_sha256"], Sha256Hex(Approved().report_json));
+  EXPECT_EQ(m["workspace_image"]["digest"], "sha256:1234");
+  EXPECT_EQ(m["reviewers"][0]["votes"][0]["override"], false);
+  EXPECT_FALSE(m["reviewers"][0]["votes"][0].contains("comment"));
   ExportRecord pending = Approved();
   pending.state = ExportState::kInReview;
   EXPECT_THAT(BuildReleaseManifest(pending, {}).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not approved")));
+}
+
+// The checker's evidence describes the micro-data (a suppressed cell's true count, a patient's
+// cost); reviewers see it inside kura, and none of it leaves in a manifest.
+TEST_F(ReleaseTest, TheReleasedReportCarriesNoCellOrEvidence) {
+  nlohmann::json report = nlohmann::json::parse(R"({
+    "checker": {"name": "kura-sdc", "version": "0.1.0"},
+    "policy": {"name": "acro-default", "sha256": "ab"}, "verdict": "fail",
+    "files": [{"path": "t.csv", "sha256": "ee", "verdict": "fail", "verified": true,
+               "spec": "t.spec.json", "statistic": "mean",
+               "reasons": [{"rule": "absent_cells", "verdict": "pass",
+                            "detail": "2 cells with records are not in the table"}],
+               "cells": [{"key": {"prefecture": "31", "sex": "F"}, "value": 131700,
+                          "verdict": "fail",
+                          "rules": [{"rule": "threshold", "verdict": "fail",
+                                     "detail": "1 distinct units < 10"},
+                                    {"rule": "dominance", "verdict": "fail",
+                                     "detail": "largest 2 units hold 100%"}],
+                          "evidence": {"units": 1, "top": [395100]}},
+                         {"key": {"prefecture": "01", "sex": "M"}, "value": 20,
+                          "verdict": "pass", "rules": [], "evidence": {"units": 40}}],
+               "mitigation": {"method": "suppress", "actions": [{"key": "31/F"}]}}]})");
+  nlohmann::json out = ReleasedReport(report);
+  const std::string text = out.dump();
+  for (const char* secret : {"395100", "131700", "\"31\"", "evidence", "distinct units",
+                             "largest 2", "cells with records", "31/F", "\"units\""}) {
+    EXPECT_THAT(text, ::testing::Not(HasSubstr(secret))) << secret;
+  }
+  const nlohmann::json& f = out["files"][0];
+  EXPECT_EQ(f["verdict"], "fail");
+  EXPECT_EQ(f["verified"], true);
+  EXPECT_EQ(f["spec"], "t.spec.json");
+  EXPECT_EQ(f["cells_by_verdict"]["fail"], 1);
+  EXPECT_EQ(f["cells_by_verdict"]["pass"], 1);
+  EXPECT_EQ(f["cell_rules"]["threshold"]["fail"], 1);
+  EXPECT_EQ(f["reasons"][0]["rule"], "absent_cells");
+  EXPECT_EQ(f["mitigation"]["method"], "suppress");
+  EXPECT_EQ(out["policy"]["sha256"], "ab");
 }
 
 TEST_F(ReleaseTest, TheKeyIsKeptAcrossUses) {

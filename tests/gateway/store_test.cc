@@ -1,10 +1,12 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 
 #include "gateway/sqlite_store.h"
+#include "gateway/sqlite_store_internal.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/status_matchers.h"
@@ -238,6 +240,47 @@ TEST_F(StoreTest, ValuesAreBoundNeverSpliced) {
   // WAL mode: the write-ahead log sits beside the database while it is open.
   struct stat st;
   EXPECT_EQ(::stat(dir_.File("kura.db-wal").c_str(), &st), 0);
+}
+
+// A store written by the previous kura (schema 2: no consolidation, no vote rounds, no
+// comments) is migrated in place and keeps every request and vote.
+TEST_F(StoreTest, MigratesExportsFromSchemaTwo) {
+  store_.reset();
+  std::remove(dir_.File("kura.db").c_str());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("kura.db").c_str(), &db), SQLITE_OK);
+  const auto& migrations = sqlite_internal::Migrations();
+  std::string old = migrations[0] + migrations[1] + R"sql(
+    INSERT INTO users (name, created_us) VALUES ('alice', 1), ('bob', 1);
+    INSERT INTO projects (name, created_us) VALUES ('cardio', 1);
+    INSERT INTO export_requests VALUES (1, 1, 'cardio', 'alice', 'ws-1', 'fig 2', 'in_review',
+      'snap', '[]', '{"files": []}', 'pass', 'acro-default', 'cc', '0.1.0', '[]', 1, 5, 6);
+    INSERT INTO export_votes (request_id, version, reviewer, file, decision, comment,
+      override_reason, time_us) VALUES (1, 1, 'bob', 't.csv', 'reject', 'no', '', 7);
+    PRAGMA user_version = 2;)sql";
+  ASSERT_EQ(sqlite3_exec(db, old.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  KURA_ASSERT_OK_AND_ASSIGN(store_, SqliteStore::Open(dir_.File("kura.db")));
+  EXPECT_THAT(store_->SchemaVersion(), IsOkAndHolds(kStoreSchemaVersion));
+  KURA_ASSERT_OK_AND_ASSIGN(ExportRecord r, store_->GetExport(1));
+  EXPECT_EQ(r.state, ExportState::kInReview);
+  EXPECT_EQ(r.justification, "fig 2");
+  EXPECT_EQ(r.image_json, "{}");
+  KURA_ASSERT_OK_AND_ASSIGN(std::vector<ExportVoteRecord> votes, store_->ListExportVotes(1, 1));
+  ASSERT_EQ(votes.size(), 1u);
+  EXPECT_EQ(votes[0].round, 1);
+  EXPECT_EQ(votes[0].comment, "no");
+  // The migrated tables take the new state and still refer to each other.
+  EXPECT_THAT(store_->SetExportState(1, ExportState::kInReview, ExportState::kConsolidation,
+                                     absl::FromUnixSeconds(9)),
+              IsOk());
+  ExportVoteRecord revision = votes[0];
+  revision.decision = VoteDecision::kApprove;
+  EXPECT_THAT(store_->AddExportVote(revision), IsOkAndHolds(2));
+  ExportCommentRecord orphan{1, 9, "bob", "", "on a version that does not exist",
+                             absl::FromUnixSeconds(9)};
+  EXPECT_THAT(store_->AddExportComment(orphan), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(StoreTest, RefusesAStoreFromANewerKura) {
