@@ -93,6 +93,11 @@ bool TakeFlag(std::vector<std::string>& args, const std::string& name) {
   return false;
 }
 
+// Fail for a status whose message may quote what the gateway sent (paths, hashes).
+int FailUntrusted(const ClientConfig& config, const absl::Status& status) {
+  return Fail(config, Neutralize(status.message(), TextKind::kBlock));
+}
+
 absl::Status CallFailure(const ClientConfig& config, const grpc::Status& status) {
   if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) ForgetToken(config);
   return absl::UnavailableError(ExplainFailure(status, config.gateway));
@@ -194,16 +199,19 @@ bool ShowFiles(GatewayClient& client, const ClientConfig& config, const kura::v1
       request.set_path(file.path());
       saved = SaveExportFile(client, config, request, *to, file.sha256());
     }
-    auto start = saved.ok() ? ReadStart(*to, kShowBytes)
-                            : absl::StatusOr<std::pair<std::string, bool>>(saved);
-    if (!start.ok()) {
-      all_ok = false;
-      Print(absl::StrCat("── ", Neutralize(file.path()), " ──\n  could not be fetched: ",
-                         Neutralize(start.status().message()), "\n"));
-      continue;
+    if (saved.ok()) {
+      const size_t shown = ViewOf(file.path()) == FileView::kSavedOnly ? 0 : kShowBytes;
+      absl::StatusOr<std::pair<std::string, bool>> start = ReadStart(*to, shown);
+      if (start.ok()) {
+        Print(RenderFileContents(file.path(), start->first, start->second,
+                                 FindFileReport(report, file.path()), *to, FileLimits()));
+        continue;
+      }
+      saved = start.status();
     }
-    Print(RenderFileContents(file.path(), start->first, start->second,
-                             FindFileReport(report, file.path()), *to, FileLimits()));
+    all_ok = false;
+    Print(absl::StrCat("── ", Neutralize(file.path()),
+                       " ──\n  could not be fetched: ", Neutralize(saved.message()), "\n"));
   }
   return all_ok;
 }
@@ -265,7 +273,7 @@ int ReviewGet(const Invocation& invocation, std::vector<std::string> args) {
   request.set_version(*version);
   request.set_path(args[1]);
   absl::Status saved = SaveExportFile(**client, config, request, *to, "");
-  if (!saved.ok()) return FailStatus(config, saved);
+  if (!saved.ok()) return FailUntrusted(config, saved);
   if (config.json) return PrintJson({{"saved", *to}}), 0;
   std::printf("%s of export %lld saved to %s (size and SHA-256 checked)\n",
               Neutralize(args[1]).c_str(), static_cast<long long>(*id), to->c_str());
@@ -384,7 +392,7 @@ int ExportDownload(const Invocation& invocation, std::vector<std::string> args) 
   if (!written.ok()) context->TryCancel();
   grpc::Status status = reader->Finish();
   if (!written.ok()) {
-    return Fail(config, absl::StrCat("the release was not saved: ", written.message()));
+    return FailUntrusted(config, Annotate(written, "the release was not saved"));
   }
   if (!status.ok()) {
     writer.Abort();
@@ -392,7 +400,7 @@ int ExportDownload(const Invocation& invocation, std::vector<std::string> args) 
   }
   absl::StatusOr<ReleaseSummary> summary = writer.Finish();
   if (!summary.ok()) {
-    return Fail(config, absl::StrCat("the release was not saved: ", summary.status().message()));
+    return FailUntrusted(config, Annotate(summary.status(), "the release was not saved"));
   }
   if (config.json) {
     return PrintJson({{"dir", *to}, {"files", summary->files}, {"bytes", summary->bytes}}), 0;

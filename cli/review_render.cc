@@ -1,5 +1,6 @@
 #include "cli/review_render.h"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -158,13 +159,19 @@ void AppendFileChanges(std::string& out, const kura::v1::ExportVersion* before,
 
 }  // namespace
 
+std::string RenderRequestLine(const ExportRequest& r) {
+  // One line, as scripts grep it: "export 7 v2 ... checker: pass ... reviewers needed: 2".
+  const std::string of =
+      r.latest_version() > 0 ? absl::StrCat(" of ", r.latest_version()) : std::string();
+  return absl::StrCat("export ", r.id(), " v", r.version(), of, "  ", Safe(r.state()), "  ",
+                      Safe(r.project()), "  by ", Safe(r.author()),
+                      "  checker: ", Safe(r.verdict()),
+                      "  reviewers needed: ", r.required_reviewers(), "\n");
+}
+
 std::string RenderRequestHeader(const ExportRequest& r) {
   const int latest = r.latest_version() > 0 ? r.latest_version() : r.version();
-  std::string out = absl::StrCat("export ", r.id(), "  version ", r.version(), " of ", latest,
-                                 "  state: ", Safe(r.state()), "\n");
-  absl::StrAppend(&out, "  project: ", Safe(r.project()), "  author: ", Safe(r.author()),
-                  "  checker: ", Safe(r.verdict()), "  reviewers needed: ", r.required_reviewers(),
-                  "\n");
+  std::string out = RenderRequestLine(r);
   if (r.has_image() && !(r.image().name().empty() && r.image().digest().empty())) {
     absl::StrAppend(&out, "  image: ", Safe(r.image().name()), "  ", Safe(r.image().digest()),
                     "\n");
@@ -176,13 +183,6 @@ std::string RenderRequestHeader(const ExportRequest& r) {
   }
   absl::StrAppend(&out, "justification:\n  ", SafeBlock(r.justification(), "  "), "\n");
   return out;
-}
-
-std::string RenderRequestLine(const ExportRequest& r) {
-  return absl::StrCat("export ", r.id(), " v", r.version(), "  ", Safe(r.state()), "  ",
-                      Safe(r.project()), "  by ", Safe(r.author()),
-                      "  checker: ", Safe(r.verdict()),
-                      "  reviewers needed: ", r.required_reviewers(), "\n");
 }
 
 std::string RenderFileList(const ExportRequest& r) {
@@ -274,22 +274,27 @@ std::string RenderFileContents(absl::string_view path, absl::string_view bytes, 
 }
 
 std::string RenderVotesAndComments(const ExportRequest& r) {
-  std::string out;
-  if (r.votes().empty()) {
-    out +=
-        "votes: none you may see (a reviewer sees the others' once they have voted on every "
-        "file)\n";
-  } else {
-    out += "votes:\n";
+  std::string out =
+      r.votes().empty()
+          ? "votes: none you may see (a reviewer sees the others' once they have voted on every "
+            "file)\n"
+          : "votes:\n";
+  // Reviewer, file and decision in aligned columns.
+  size_t widths[3] = {0, 0, 0};
+  for (const kura::v1::ExportVote& v : r.votes()) {
+    widths[0] = std::max(widths[0], DisplayWidth(Safe(v.reviewer())));
+    widths[1] = std::max(widths[1], DisplayWidth(Safe(v.file())));
+    widths[2] = std::max(widths[2], DisplayWidth(Safe(v.decision())));
   }
   for (const kura::v1::ExportVote& v : r.votes()) {
     absl::StrAppend(
-        &out, "  ", Safe(v.reviewer()), "  ", Safe(v.file()), "  ", Safe(v.decision()), "  ",
-        Time(v.time_unix()),
+        &out, "  ", Pad(Safe(v.reviewer()), widths[0]), "  ", Pad(Safe(v.file()), widths[1]), "  ",
+        Pad(Safe(v.decision()), widths[2]), "  ", Time(v.time_unix()),
         v.round() > 1 ? absl::StrCat("  (revised in consolidation, round ", v.round(), ")") : "",
         "\n");
-    if (!v.comment().empty())
+    if (!v.comment().empty()) {
       absl::StrAppend(&out, "      comment: ", SafeBlock(v.comment(), "        "), "\n");
+    }
     if (!v.override_reason().empty()) {
       absl::StrAppend(&out, "      override: ", SafeBlock(v.override_reason(), "        "), "\n");
     }

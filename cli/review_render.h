@@ -15,11 +15,12 @@
 
 namespace kura::cli {
 
-// "export 7  version 2 of 3 …": id, version shown and latest, state, project, author, checker
-// verdict, reviewers needed, the workspace image's name and digest; then the justification.
+// The request's line (RenderRequestLine), the workspace image's name and digest, a note when
+// the version shown is not the latest, then the justification.
 std::string RenderRequestHeader(const kura::v1::ExportRequest& request);
 
-// One line for lists: id, version, state, project, author, checker verdict, reviewers needed.
+// One line: id, version shown ("v2 of 3"), state, project, author, checker verdict, reviewers
+// needed.
 std::string RenderRequestLine(const kura::v1::ExportRequest& request);
 
 // The files of the version shown: checker verdict, size, SHA-256 prefix, path.

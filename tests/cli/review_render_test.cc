@@ -323,8 +323,8 @@ kura::v1::ExportRequest ConsolidatingRequest() {
 
 TEST(RenderHeaderTest, NamesVersionStateImageAndJustification) {
   const std::string out = RenderRequestHeader(ConsolidatingRequest());
-  EXPECT_THAT(out, HasSubstr("export 7  version 2 of 3  state: consolidation"));
-  EXPECT_THAT(out, HasSubstr("project: p1  author: alice  checker: review  reviewers needed: 2"));
+  EXPECT_THAT(out, HasSubstr("export 7 v2 of 3  consolidation  p1  by alice  checker: review  "
+                             "reviewers needed: 2\n"));
   EXPECT_THAT(out, HasSubstr("image: host:Debian GNU/Linux 12 (bookworm)  sha256:0123abcd"));
   EXPECT_THAT(out, HasSubstr("an earlier version: the latest is v3"));
   EXPECT_THAT(out, HasSubstr("for the paper\n  second line \\x1b[8m"));
