@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "cli/terminal_text.h"
 #include "common/status.h"
 
 namespace kura::cli {
@@ -11,7 +12,9 @@ int Fail(const ClientConfig& config, const std::string& message) {
   if (config.json) {
     PrintJson({{"error", message}});
   } else {
-    std::fprintf(stderr, "kura: %s\n", message.c_str());
+    // Messages quote what the gateway sent, and through it what code in a sandbox chose (a
+    // file's name): nothing in them may drive the terminal.
+    std::fprintf(stderr, "kura: %s\n", Neutralize(message, TextKind::kBlock).c_str());
   }
   return 1;
 }

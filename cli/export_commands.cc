@@ -93,11 +93,6 @@ bool TakeFlag(std::vector<std::string>& args, const std::string& name) {
   return false;
 }
 
-// Fail for a status whose message may quote what the gateway sent (paths, hashes).
-int FailUntrusted(const ClientConfig& config, const absl::Status& status) {
-  return Fail(config, Neutralize(status.message(), TextKind::kBlock));
-}
-
 absl::Status CallFailure(const ClientConfig& config, const grpc::Status& status) {
   if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) ForgetToken(config);
   return absl::UnavailableError(ExplainFailure(status, config.gateway));
@@ -167,7 +162,7 @@ absl::Status PrepareSaveDir(const std::string& dir) {
 
 // Where file `path` of a request is saved under `dir`, its folders created 0700.
 absl::StatusOr<std::string> SavePath(const std::string& dir, const std::string& path) {
-  if (!PlainRelativePath(path)) {
+  if (!gateway::IsPlainRelativePath(path)) {
     return absl::InvalidArgumentError(
         absl::StrCat("the gateway named a file with an unsafe path '", Neutralize(path), "'"));
   }
@@ -273,7 +268,7 @@ int ReviewGet(const Invocation& invocation, std::vector<std::string> args) {
   request.set_version(*version);
   request.set_path(args[1]);
   absl::Status saved = SaveExportFile(**client, config, request, *to, "");
-  if (!saved.ok()) return FailUntrusted(config, saved);
+  if (!saved.ok()) return FailStatus(config, saved);
   if (config.json) return PrintJson({{"saved", *to}}), 0;
   std::printf("%s of export %lld saved to %s (size and SHA-256 checked)\n",
               Neutralize(args[1]).c_str(), static_cast<long long>(*id), to->c_str());
@@ -392,7 +387,7 @@ int ExportDownload(const Invocation& invocation, std::vector<std::string> args) 
   if (!written.ok()) context->TryCancel();
   grpc::Status status = reader->Finish();
   if (!written.ok()) {
-    return FailUntrusted(config, Annotate(written, "the release was not saved"));
+    return FailStatus(config, Annotate(written, "the release was not saved"));
   }
   if (!status.ok()) {
     writer.Abort();
@@ -400,7 +395,7 @@ int ExportDownload(const Invocation& invocation, std::vector<std::string> args) 
   }
   absl::StatusOr<ReleaseSummary> summary = writer.Finish();
   if (!summary.ok()) {
-    return FailUntrusted(config, Annotate(summary.status(), "the release was not saved"));
+    return FailStatus(config, Annotate(summary.status(), "the release was not saved"));
   }
   if (config.json) {
     return PrintJson({{"dir", *to}, {"files", summary->files}, {"bytes", summary->bytes}}), 0;

@@ -1,7 +1,6 @@
 #include "cli/release_download.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,37 +52,7 @@ bool IsEmptyDirectory(const std::string& dir) {
 
 }  // namespace
 
-bool PlainRelativePath(absl::string_view path) {
-  if (path.empty() || path.front() == '/') return false;
-  for (absl::string_view part : absl::StrSplit(path, '/')) {
-    if (part.empty() || part == "." || part == "..") return false;
-  }
-  return true;
-}
-
 // ---- ReceivedFile ---------------------------------------------------------------------------
-
-class ReceivedFile::Digest {
- public:
-  Digest() : ctx_(EVP_MD_CTX_new()) {
-    if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) std::abort();
-  }
-  void Update(absl::string_view data) {
-    if (EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1) std::abort();
-  }
-  std::string FinalHex() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(ctx_.get(), out, &length) != 1) std::abort();
-    return HexEncode(absl::string_view(reinterpret_cast<const char*>(out), length));
-  }
-
- private:
-  struct Free {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-  };
-  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-};
 
 absl::StatusOr<std::unique_ptr<ReceivedFile>> ReceivedFile::Create(std::string path, uint64_t size,
                                                                    std::string sha256,
@@ -97,18 +66,15 @@ absl::StatusOr<std::unique_ptr<ReceivedFile>> ReceivedFile::Create(std::string p
     return absl::AlreadyExistsError(absl::StrCat(path, " exists; it is not overwritten"));
   }
   if (!fd) return ErrnoError("open", path);
-  return std::unique_ptr<ReceivedFile>(new ReceivedFile(std::move(path), size,
-                                                        absl::AsciiStrToLower(sha256),
-                                                        std::move(fd), std::make_unique<Digest>()));
+  return std::unique_ptr<ReceivedFile>(
+      new ReceivedFile(std::move(path), size, absl::AsciiStrToLower(sha256), std::move(fd)));
 }
 
-ReceivedFile::ReceivedFile(std::string path, uint64_t size, std::string sha256, UniqueFd fd,
-                           std::unique_ptr<Digest> digest)
+ReceivedFile::ReceivedFile(std::string path, uint64_t size, std::string sha256, UniqueFd fd)
     : path_(std::move(path)),
       expected_size_(size),
       expected_sha256_(std::move(sha256)),
-      fd_(std::move(fd)),
-      digest_(std::move(digest)) {}
+      fd_(std::move(fd)) {}
 
 ReceivedFile::~ReceivedFile() {
   fd_.Reset();
@@ -122,7 +88,7 @@ absl::Status ReceivedFile::Append(absl::string_view data) {
                                             " bytes its first chunk announced"));
   }
   KURA_RETURN_IF_ERROR(WriteAll(fd_.get(), data, path_));
-  digest_->Update(data);
+  digest_.Update(data);
   received_ += data.size();
   return absl::OkStatus();
 }
@@ -133,7 +99,7 @@ absl::Status ReceivedFile::Finish() {
     return absl::DataLossError(absl::StrCat(path_, ": received ", received_,
                                             " bytes, its first chunk announced ", expected_size_));
   }
-  std::string sha256 = digest_->FinalHex();
+  std::string sha256 = digest_.FinishHex();
   if (sha256 != expected_sha256_) {
     return absl::DataLossError(absl::StrCat(path_, ": SHA-256 ", sha256,
                                             ", its first chunk announced ", expected_sha256_));
@@ -190,7 +156,7 @@ absl::Status ReleaseWriter::Begin(const kura::v1::ReleaseHeader& header) {
   }
   for (const nlohmann::json& file : manifest["files"]) {
     std::string path = file.is_object() ? file.value("path", "") : "";
-    if (!PlainRelativePath(path)) {
+    if (!gateway::IsPlainRelativePath(path)) {
       return Failed(absl::InvalidArgumentError(
           absl::StrCat("the release's manifest lists an unsafe path '", path, "'")));
     }
@@ -218,7 +184,7 @@ absl::Status ReleaseWriter::Add(const kura::v1::FileChunk& chunk) {
   }
   if (current_ != nullptr) KURA_RETURN_IF_ERROR(FinishFile());
   const std::string& path = chunk.path();
-  if (!PlainRelativePath(path)) {
+  if (!gateway::IsPlainRelativePath(path)) {
     return Failed(absl::InvalidArgumentError(
         absl::StrCat("the release sent a file with an unsafe path '", path, "'")));
   }

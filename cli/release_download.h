@@ -15,14 +15,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/crypto.h"
 #include "common/unique_fd.h"
 #include "kura/v1/gateway.pb.h"
 
 namespace kura::cli {
-
-// True when `path` is plain relative: not empty, not absolute, and no component empty, "." or
-// "..", so that DIR/path stays inside DIR (the rule gateway::WriteReleaseDir applies).
-bool PlainRelativePath(absl::string_view path);
 
 // One file being received. It owns the descriptor of the file it creates (O_EXCL: an existing
 // path is never overwritten) and a running SHA-256 of the bytes appended. Unless Finish()
@@ -47,15 +44,13 @@ class ReceivedFile final {
   uint64_t size() const { return received_; }
 
  private:
-  class Digest;
-  ReceivedFile(std::string path, uint64_t size, std::string sha256, UniqueFd fd,
-               std::unique_ptr<Digest> digest);
+  ReceivedFile(std::string path, uint64_t size, std::string sha256, UniqueFd fd);
 
   std::string path_;
   uint64_t expected_size_;
   std::string expected_sha256_;
   UniqueFd fd_;
-  std::unique_ptr<Digest> digest_;
+  Sha256Hasher digest_;
   uint64_t received_ = 0;
   bool kept_ = false;
 };

@@ -32,15 +32,15 @@ absl::Status WriteWhole(const std::string& path, const std::string& data, mode_t
   return absl::OkStatus();
 }
 
-bool PlainRelativePath(const std::string& path) {
+}  // namespace
+
+bool IsPlainRelativePath(absl::string_view path) {
   if (path.empty() || path.front() == '/') return false;
   for (absl::string_view part : absl::StrSplit(path, '/')) {
     if (part.empty() || part == "." || part == "..") return false;
   }
   return true;
 }
-
-}  // namespace
 
 nlohmann::json ReleasedReport(const nlohmann::json& report) {
   nlohmann::json out = {{"checker", report.value("checker", nlohmann::json::object())},
@@ -159,7 +159,7 @@ absl::Status WriteReleaseDir(const std::string& dir, const std::string& manifest
     return absl::AlreadyExistsError(absl::StrCat(dir, " is not empty"));
   }
   for (const auto& [path, data] : files) {
-    if (!PlainRelativePath(path)) {
+    if (!IsPlainRelativePath(path)) {
       return absl::InvalidArgumentError(absl::StrCat("not a plain relative path: ", path));
     }
   }
@@ -197,7 +197,7 @@ absl::Status VerifyReleaseDir(const std::string& dir, const std::string& public_
   for (const nlohmann::json& f : manifest["files"]) {
     std::string path = f.value("path", "");
     listed.insert(path);
-    if (!PlainRelativePath(path)) {
+    if (!IsPlainRelativePath(path)) {
       problems.push_back(absl::StrCat("manifest.json: unsafe path '", path, "'"));
       continue;
     }

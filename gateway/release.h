@@ -19,6 +19,10 @@
 
 namespace kura::gateway {
 
+// True when `path` is plain relative: not empty, not absolute, and no component empty, "." or
+// "..", so that DIR/path stays inside DIR. Pure.
+bool IsPlainRelativePath(absl::string_view path);
+
 // What of the checker's report `report` (docs/disclosure-report.md) leaves with a release:
 // the checker, policy and verdicts, each file's path, hash, verdict, verification, spec and
 // statistic, its file-level rules and verdicts, and how many cells had each verdict and each

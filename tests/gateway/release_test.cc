@@ -186,6 +186,15 @@ TEST_F(ReleaseTest, AManifestReplayedWithOtherFilesIsDetected) {
   EXPECT_THAT(status.message(), ::testing::Not(HasSubstr("signature")));
 }
 
+TEST(PlainRelativePathTest, KeepsEveryPathInsideItsDirectory) {
+  for (const char* good : {"t.csv", "a/b/c.csv", "a..b", ".hidden"}) {
+    EXPECT_TRUE(IsPlainRelativePath(good)) << good;
+  }
+  for (const char* bad : {"", "/etc/passwd", "../x", "a/../b", "./a", "a/", "a//b", "..", "."}) {
+    EXPECT_FALSE(IsPlainRelativePath(bad)) << bad;
+  }
+}
+
 TEST_F(ReleaseTest, RefusesUnsafePaths) {
   EXPECT_THAT(WriteReleaseDir(dir_.File("r2"), manifest_, "sig", {{"../x.csv", "x"}}),
               StatusIs(absl::StatusCode::kInvalidArgument));
