@@ -111,8 +111,9 @@ void AppendClaim(std::string& out, const std::vector<Patient>& patients, uint64_
 
 }  // namespace
 
-std::string SyntheticSchemaJson(const std::string& name) {
-  return absl::StrCat(R"({"name": ")", name, R"(", "data_class": "anonymized",
+std::string SyntheticSchemaJson(const std::string& name, DataClass data_class) {
+  return absl::StrCat(R"({"name": ")", name, R"(", "data_class": ")", DataClassName(data_class),
+                      R"(",
  "tables": [{"name": "claims", "file": "claims.csv",
              "columns": [{"name": "patient_id", "role": "unit_id"},
                          {"name": "hospital_id", "role": "holding_id"},
@@ -127,8 +128,8 @@ std::string SyntheticSchemaJson(const std::string& name) {
 
 absl::Status WriteSyntheticSchema(const std::string& dir, const SynthOptions& options) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError("mkdir", dir);
-  KURA_RETURN_IF_ERROR(
-      WriteFile(absl::StrCat(dir, "/schema.json"), SyntheticSchemaJson(options.name)));
+  KURA_RETURN_IF_ERROR(WriteFile(absl::StrCat(dir, "/schema.json"),
+                                 SyntheticSchemaJson(options.name, options.data_class)));
   const int64_t count =
       options.patients > 0 ? options.patients : std::max<int64_t>(1, options.rows / 10);
   std::vector<Patient> patients;

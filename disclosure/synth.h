@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "disclosure/schema.h"
 
 namespace kura::disclosure {
 
@@ -17,10 +18,12 @@ struct SynthOptions {
   uint64_t seed = 1;
   int64_t patients = 0;  // 0: rows / 10 (at least 1).
   std::string name = "claims_demo";
+  DataClass data_class = DataClass::kAnonymized;  // what the manifest declares
 };
 
 // The manifest of the synthetic schema (one table "claims" in claims.csv).
-std::string SyntheticSchemaJson(const std::string& name);
+std::string SyntheticSchemaJson(const std::string& name,
+                                DataClass data_class = DataClass::kAnonymized);
 
 // Writes `dir`/schema.json and `dir`/claims.csv, creating `dir` if needed.
 absl::Status WriteSyntheticSchema(const std::string& dir, const SynthOptions& options);

@@ -8,6 +8,16 @@
 #include "absl/strings/numbers.h"
 #include "disclosure/synth.h"
 
+namespace {
+
+constexpr char kUsage[] =
+    "usage: kura-synth --out DIR [--rows N] [--seed S] [--patients P] [--name NAME]\n"
+    "                  [--data-class anonymized|pseudonymized]\n"
+    "  --data-class  the class schema.json declares (default anonymized); kura offers a\n"
+    "                pseudonymized schema only at dedicated terminals, with two reviewers\n";
+
+}  // namespace
+
 int main(int argc, char** argv) {
   kura::disclosure::SynthOptions options;
   std::string out;
@@ -23,15 +33,24 @@ int main(int argc, char** argv) {
       ok = absl::SimpleAtoi(v, &options.patients) && options.patients >= 0;
     } else if (arg == "--name" && ok) {
       options.name = v;
+    } else if (arg == "--data-class" && ok) {
+      const std::string data_class = v;
+      if (data_class == "anonymized") {
+        options.data_class = kura::disclosure::DataClass::kAnonymized;
+      } else if (data_class == "pseudonymized") {
+        options.data_class = kura::disclosure::DataClass::kPseudonymized;
+      } else {
+        std::fprintf(stderr, "kura-synth: --data-class '%s' is not anonymized or pseudonymized\n%s",
+                     v, kUsage);
+        return 3;
+      }
     } else if (arg == "--out" && ok) {
       out = v;
     } else {
       ok = false;
     }
     if (!ok) {
-      std::fprintf(
-          stderr,
-          "usage: kura-synth --out DIR [--rows N] [--seed S] [--patients P] [--name NAME]\n");
+      std::fputs(kUsage, stderr);
       return 3;
     }
     ++i;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "disclosure/json_util.h"
+#include "disclosure/schema.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -158,6 +159,42 @@ TEST(SynthCliTest, SameSeedSameBytes) {
   ToolRun run = Sdc(absl::StrCat("--schema ", dir.Path("a"), " ", note));
   EXPECT_EQ(run.exit_code, 2) << run.out;
   EXPECT_THAT(run.out, HasSubstr("identifier_value"));
+}
+
+TEST(SynthCliTest, DataClassIsWhatTheManifestDeclares) {
+  testing::ScratchDir dir;
+  struct Case {
+    const char* out;
+    const char* flag;
+    DataClass expected;
+  };
+  for (const Case& c : {Case{"default", "", DataClass::kAnonymized},
+                        Case{"anon", "--data-class anonymized", DataClass::kAnonymized},
+                        Case{"pseudo", "--data-class pseudonymized", DataClass::kPseudonymized}}) {
+    ToolRun run =
+        RunTool(KURA_SYNTH_BIN, absl::StrCat("--rows 50 ", c.flag, " --out ", dir.Path(c.out)));
+    ASSERT_EQ(run.exit_code, 0) << c.flag << ": " << run.out;
+    auto schema = LoadSchema(dir.Path(c.out));
+    ASSERT_TRUE(schema.ok()) << c.flag << ": " << schema.status();
+    EXPECT_EQ(schema->data_class, c.expected) << c.flag;
+  }
+  // Without the flag the manifest is the anonymized one; the two classes differ in nothing else.
+  auto by_default = ReadFile(dir.Path("default/schema.json"));
+  auto anonymized = ReadFile(dir.Path("anon/schema.json"));
+  auto pseudonymized = ReadFile(dir.Path("pseudo/schema.json"));
+  ASSERT_TRUE(by_default.ok() && anonymized.ok() && pseudonymized.ok());
+  EXPECT_EQ(*anonymized, *by_default);
+  std::string expected = *anonymized;
+  expected.replace(expected.find("\"anonymized\""), 12, "\"pseudonymized\"");
+  EXPECT_EQ(*pseudonymized, expected);
+
+  for (const char* bad : {"--data-class identified", "--data-class Anonymized", "--data-class"}) {
+    const std::string out = dir.Path("refused");
+    ToolRun run = RunTool(KURA_SYNTH_BIN, absl::StrCat("--rows 50 --out ", out, " ", bad));
+    EXPECT_EQ(run.exit_code, 3) << bad << ": " << run.out;
+    EXPECT_THAT(run.out, HasSubstr("--data-class anonymized|pseudonymized")) << bad;
+    EXPECT_FALSE(ReadFile(out + "/schema.json").ok()) << bad << ": a manifest was written";
+  }
 }
 
 }  // namespace
