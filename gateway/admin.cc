@@ -66,7 +66,8 @@ const std::vector<Command>& Commands() {
       {"projects", "list", "--store FILE",
        StoreUse::kRequired, false, 0, {"store"}, admin::ProjectsList},
       {"schemas", "add",
-       "NAME --class anonymized|pseudonymized --path DIR --manifest-sha256 HEX --store FILE",
+       "NAME --path DIR [--class anonymized|pseudonymized] [--manifest-sha256 HEX] --store FILE"
+       " (class and digest from DIR/schema.json)",
        StoreUse::kRequired, true, 1, {"store", "class", "path", "manifest-sha256"},
        admin::SchemasAdd},
       {"schemas", "list", "--store FILE",

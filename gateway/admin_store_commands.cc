@@ -1,12 +1,17 @@
 // kura-admin users|projects|schemas|grants|terminals|nodes|audit ...: the store's commands.
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/crypto.h"
 #include "common/status.h"
+#include "disclosure/schema.h"
 #include "gateway/admin_commands.h"
 #include "gateway/audit.h"
 #include "gateway/pki.h"
@@ -40,6 +45,59 @@ std::string Roles(const UserRecord& user) {
 
 CommandOutcome Outcome(std::string subject, nlohmann::json details = nlohmann::json::object()) {
   return {std::move(subject), details.dump()};
+}
+
+// What `schemas add` records of a schema directory's manifest.
+struct ApprovedManifest {
+  DataClass data_class;
+  std::string sha256;  // of schema.json's bytes, lowercase hex
+};
+
+// The schema directory as the node will find it (node/workspace_spec.cc, VerifySchemaManifest):
+// a directory, and in it a regular schema.json, neither of them a symbolic link, since the node
+// refuses to mount a schema otherwise; a link could also later point at another manifest than
+// the one approved.
+absl::Status CheckSchemaDirectory(const std::string& dir, const std::string& manifest) {
+  if (dir.empty() || dir.front() != '/') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--path '", dir, "' is not absolute; the node mounts the directory by this path"));
+  }
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) return ErrnoError("lstat", dir);
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(dir, " is not a directory (a symbolic link is refused, as the node does)"));
+  }
+  if (::lstat(manifest.c_str(), &st) != 0) return ErrnoError("lstat", manifest);
+  if (S_ISLNK(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        manifest, " is a symbolic link; the node refuses to mount it: copy the manifest in"));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(manifest, " is not a regular file"));
+  }
+  return absl::OkStatus();
+}
+
+// Loads `dir`'s manifest with the parser every reader of the schema uses and reads every record
+// of its tables, so that a direct identifier, a malformed manifest or table is refused here with
+// that parser's message. The digest is the node's: Sha256FileHex of `dir`/schema.json. It is
+// taken before and after loading, so the class recorded is the one of the bytes hashed.
+absl::StatusOr<ApprovedManifest> LoadApprovedManifest(const std::string& dir) {
+  const std::string manifest = absl::StrCat(dir, "/schema.json");
+  KURA_RETURN_IF_ERROR(CheckSchemaDirectory(dir, manifest));
+  KURA_ASSIGN_OR_RETURN(std::string before, Sha256FileHex(manifest));
+  KURA_ASSIGN_OR_RETURN(disclosure::Schema schema, disclosure::LoadSchema(dir));
+  KURA_RETURN_IF_ERROR(disclosure::VerifySchemaData(schema));
+  KURA_RETURN_IF_ERROR(CheckSchemaDirectory(dir, manifest));
+  KURA_ASSIGN_OR_RETURN(std::string after, Sha256FileHex(manifest));
+  if (after != before) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(manifest, " changed while it was read; register it once it is final"));
+  }
+  KURA_ASSIGN_OR_RETURN(DataClass data_class,
+                        ParseDataClass(disclosure::DataClassName(schema.data_class)));
+  return ApprovedManifest{data_class, after};
 }
 
 }  // namespace
@@ -172,10 +230,28 @@ absl::StatusOr<CommandOutcome> SchemasAdd(CommandContext& context) {
   SchemaRecord schema;
   KURA_ASSIGN_OR_RETURN(schema.name, Positional(context, 0, "the schema's NAME"));
   KURA_RETURN_IF_ERROR(Annotate(ValidatePeerId(schema.name), "schema name"));
-  KURA_ASSIGN_OR_RETURN(std::string data_class, context.args.Required("class"));
-  KURA_ASSIGN_OR_RETURN(schema.data_class, ParseDataClass(data_class));
   KURA_ASSIGN_OR_RETURN(schema.path, context.args.Required("path"));
-  KURA_ASSIGN_OR_RETURN(schema.manifest_sha256, context.args.Required("manifest-sha256"));
+  KURA_ASSIGN_OR_RETURN(ApprovedManifest manifest, LoadApprovedManifest(schema.path));
+  schema.data_class = manifest.data_class;
+  schema.manifest_sha256 = manifest.sha256;
+  const std::string data_class(DataClassName(schema.data_class));
+  // --class and --manifest-sha256 are optional: given, they must say what the manifest does,
+  // so an operator who approved one manifest cannot register another by mistake.
+  if (std::optional<std::string> given = context.args.Flag("class"); given.has_value()) {
+    KURA_ASSIGN_OR_RETURN(DataClass expected, ParseDataClass(*given));
+    if (expected != schema.data_class) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--class ", *given, " disagrees with ", schema.path, "/schema.json, whose data_class is ",
+          data_class, "; correct the manifest or leave out --class"));
+    }
+  }
+  if (std::optional<std::string> given = context.args.Flag("manifest-sha256"); given.has_value()) {
+    if (absl::AsciiStrToLower(*given) != schema.manifest_sha256) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--manifest-sha256 ", *given, " is not the SHA-256 of ", schema.path,
+          "/schema.json, which is ", schema.manifest_sha256, "; the manifest has changed"));
+    }
+  }
   schema.registered = context.now;
   KURA_RETURN_IF_ERROR(context.store->RegisterSchema(schema));
   context.out << "registered schema '" << schema.name << "' (" << data_class << ")\n";

@@ -12,6 +12,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${KURA_BUILD_DIR:-$root/build}
 demo=${KURA_DEMO_DIR:-$root/.kura-demo}
+# Absolute: kura-admin registers schema directories by the path the node will mount.
+case $demo in /*) ;; *) demo=$PWD/$demo ;; esac
 port=${KURA_DEMO_PORT:-7443}
 
 admin=$build/gateway/kura-admin
@@ -28,6 +30,14 @@ refused() {
     echo "walk-through: expected a refusal from: $*" >&2
     exit 1
   fi
+}
+
+# Of `kura review show`'s output on stdin: the command shown, the request's first line, then
+# the checker's report, each file (a table with its flagged rows marked in the margin: `!!`
+# fails, `?` under review) and the votes and comments. The justification, file list and
+# version history in between are left out here.
+review_excerpt() {
+  awk '/^\$ / || /^export [0-9]+ v/ { print; next } /^checker.s report:/ { on = 1 } on'
 }
 
 for program in "$admin" "$gateway" "$node" "$kura" "$synth"; do
@@ -77,17 +87,16 @@ show "$admin" pki issue-terminal --dir "$pki" --id sec-01 --class dedicated --st
 say "operator: a synthetic claims schema (anonymized) and a linked one (pseudonymized)"
 mkdir -p "$demo/schemas"
 show "$synth" --rows 20000 --seed 7 --out "$demo/schemas/claims"
-show "$synth" --rows 2000 --seed 8 --name claims_linked --out "$demo/schemas/claims_linked"
-# kura-synth writes every manifest as anonymized; the linked one says what it is. The node
-# reports each schema's class from its manifest, and pseudonymized data need two reviewers.
-sed -i 's/"data_class": "anonymized"/"data_class": "pseudonymized"/' \
-  "$demo/schemas/claims_linked/schema.json"
+# The linked schema's manifest declares itself pseudonymized: kura-admin registers the class
+# the manifest states, the node reports it, and pseudonymized data need two reviewers.
+show "$synth" --rows 2000 --seed 8 --name claims_linked --data-class pseudonymized \
+  --out "$demo/schemas/claims_linked"
 chmod -R a+rX "$demo/schemas"
-sha() { sha256sum "$1/schema.json" | cut -d' ' -f1; }
-show adm schemas add claims --class anonymized --path "$demo/schemas/claims" \
-  --manifest-sha256 "$(sha "$demo/schemas/claims")"
-show adm schemas add claims_linked --class pseudonymized --path "$demo/schemas/claims_linked" \
-  --manifest-sha256 "$(sha "$demo/schemas/claims_linked")"
+# kura-admin loads each manifest (refusing a direct identifier), takes its class and records
+# its SHA-256, which the node checks before it mounts the schema.
+show adm schemas add claims --path "$demo/schemas/claims"
+show adm schemas add claims_linked --path "$demo/schemas/claims_linked"
+show adm schemas list
 
 say "operator: a project, researchers, two disclosure reviewers and the data permit's window"
 show adm projects add cancer-2026 --description "Treatment pathways in oncology claims"
@@ -282,7 +291,17 @@ for reviewer in rei ken; do
   export KURA_CONFIG_DIR=$demo/terminal-$reviewer
   totp_login "$reviewer"
   show "$kura" review list
-  show "$kura" review show "$export_id" | sed -n 1,12p
+  # The request as the reviewer reads it; its files are saved under --save, the whole
+  # output in review-$reviewer.txt.
+  show "$kura" review show "$export_id" --save "$demo/review-$reviewer" |
+    tee "$demo/review-$reviewer.txt" | review_excerpt
+  if [ "$reviewer" = rei ]; then
+    # Version 1, as the checker failed it: the flagged rows are marked `!!` in the margin.
+    show "$kura" review show "$export_id" --version 1 --save "$demo/review-$reviewer-v1" |
+      tee "$demo/review-$reviewer-v1.txt" | review_excerpt
+    show "$kura" review comment "$export_id" --file patients_by_age_sex.csv \
+      "Checked against the spec: suppressed cells are under 10 and no margin recovers them."
+  fi
   show "$kura" review vote "$export_id" patients_by_age_sex.csv approve \
     --comment "suppressed cells under 10; no margins to recover them from" | sed -n 1,5p
 done

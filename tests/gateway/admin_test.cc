@@ -2,11 +2,13 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/crypto.h"
 #include "gateway/pki.h"
@@ -39,6 +41,31 @@ class AdminTest : public ::testing::Test {
     err_.str("");
     AdminEnvironment env{out_, err_, [] { return TestNow(); }, "os-user:tester"};
     return RunAdmin(args, env);
+  }
+  // Writes directory `name` with a one-table schema.json declaring `data_class` and column
+  // "patient_id" with `role`, and the table's CSV; returns the directory.
+  std::string WriteSchemaDir(const std::string& name, const std::string& data_class,
+                             const std::string& role = "unit_id") {
+    return WriteSchemaFiles(
+        name, absl::StrCat(R"({"name": ")", name, R"(", "data_class": ")", data_class,
+                           R"(", "tables": [{"name": "claims", "file": "claims.csv", )",
+                           R"("columns": [{"name": "patient_id", "role": ")", role, R"("}]}]})"));
+  }
+  // Writes directory `name` with `manifest` as its schema.json and the table's CSV.
+  std::string WriteSchemaFiles(const std::string& name, const std::string& manifest) {
+    const std::string dir = dir_.File(name);
+    EXPECT_THAT(EnsureDirectory(dir), IsOk());
+    EXPECT_THAT(WriteNewFile(dir + "/claims.csv", "patient_id,cost\nP1,100\nP2,200\n", 0644),
+                IsOk());
+    EXPECT_THAT(WriteNewFile(dir + "/schema.json", manifest, 0644), IsOk());
+    return dir;
+  }
+  std::vector<SchemaRecord> Schemas() {
+    auto store = SqliteStore::Open(store_);
+    EXPECT_THAT(store, IsOk());
+    auto schemas = (*store)->ListSchemas();
+    EXPECT_THAT(schemas, IsOk());
+    return *schemas;
   }
   std::vector<AuditEvent> Events() {
     auto store = SqliteStore::Open(store_);
@@ -109,10 +136,10 @@ TEST_F(AdminTest, OperatorWalkThroughIsAudited) {
 
   ASSERT_EQ(Run({"projects", "add", "cancer", "--store", "STORE"}), kAdminExitOk);
   ASSERT_EQ(Run({"projects", "add-member", "cancer", "alice", "--store", "STORE"}), kAdminExitOk);
-  ASSERT_EQ(Run({"schemas", "add", "claims", "--class", "pseudonymized", "--path", "/srv/claims",
-                 "--manifest-sha256", std::string(64, 'a'), "--store", "STORE"}),
-            kAdminExitOk)
+  const std::string claims = WriteSchemaDir("claims", "pseudonymized");
+  ASSERT_EQ(Run({"schemas", "add", "claims", "--path", claims, "--store", "STORE"}), kAdminExitOk)
       << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("registered schema 'claims' (pseudonymized)"));
   ASSERT_EQ(Run({"grants", "add", "cancer", "claims", "--from", "2026-01-01", "--to",
                  "2026-12-31T23:59:59Z", "--store", "STORE"}),
             kAdminExitOk)
@@ -165,6 +192,95 @@ TEST_F(AdminTest, OperatorWalkThroughIsAudited) {
   sqlite3_close(db);
   EXPECT_EQ(Run({"audit", "verify", "--store", "STORE"}), kAdminExitAuditBroken);
   EXPECT_THAT(err_.str(), HasSubstr("BROKEN at seq 4"));
+}
+
+TEST_F(AdminTest, SchemasAddRecordsTheManifestsClassAndTheNodesDigest) {
+  const std::string claims = WriteSchemaDir("claims", "anonymized");
+  const std::string linked = WriteSchemaDir("claims_linked", "pseudonymized");
+  ASSERT_EQ(Run({"schemas", "add", "claims", "--path", claims, "--store", "STORE"}), kAdminExitOk)
+      << err_.str();
+  // --class and --manifest-sha256, when given, only confirm what the manifest says.
+  auto bytes = ReadTextFile(linked + "/schema.json");
+  ASSERT_THAT(bytes, IsOk());
+  std::string upper = Sha256Hex(*bytes);
+  for (char& c : upper) c = static_cast<char>(toupper(c));
+  ASSERT_EQ(Run({"schemas", "add", "claims_linked", "--class", "pseudonymized", "--path", linked,
+                 "--manifest-sha256", upper, "--store", "STORE"}),
+            kAdminExitOk)
+      << err_.str();
+
+  std::vector<SchemaRecord> schemas = Schemas();
+  ASSERT_EQ(schemas.size(), 2u);
+  for (const SchemaRecord& s : schemas) {
+    auto manifest = ReadTextFile(s.path + "/schema.json");
+    ASSERT_THAT(manifest, IsOk());
+    // The digest the node compares before it mounts the schema (VerifySchemaManifest).
+    auto on_disk = Sha256FileHex(s.path + "/schema.json");
+    ASSERT_THAT(on_disk, IsOk());
+    EXPECT_EQ(s.manifest_sha256, Sha256Hex(*manifest)) << s.name;
+    EXPECT_EQ(s.manifest_sha256, *on_disk) << s.name;
+  }
+  EXPECT_EQ(schemas[0].name == "claims" ? schemas[0].data_class : schemas[1].data_class,
+            DataClass::kAnonymized);
+  EXPECT_EQ(schemas[0].name == "claims" ? schemas[1].data_class : schemas[0].data_class,
+            DataClass::kPseudonymized);
+}
+
+TEST_F(AdminTest, SchemasAddRefusesWhatTheNodeOrTheCheckerWouldRefuse) {
+  const std::string identifier = WriteSchemaDir("identified", "anonymized", "direct_identifier");
+  const std::string malformed = WriteSchemaFiles("malformed", R"({"name": "malformed", )");
+  const std::string pseudonymized = WriteSchemaDir("linked", "pseudonymized");
+  const std::string anonymized = WriteSchemaDir("plain", "anonymized");
+  const std::string missing_column = WriteSchemaDir("nocol", "anonymized");
+  ASSERT_EQ(::unlink((missing_column + "/claims.csv").c_str()), 0);
+  ASSERT_THAT(WriteNewFile(missing_column + "/claims.csv", "id,cost\nP1,1\n", 0644), IsOk());
+  // schema.json a symbolic link to a valid manifest elsewhere.
+  const std::string linked_manifest = dir_.File("symlinked");
+  ASSERT_THAT(EnsureDirectory(linked_manifest), IsOk());
+  ASSERT_THAT(WriteNewFile(linked_manifest + "/claims.csv", "patient_id\nP1\n", 0644), IsOk());
+  ASSERT_EQ(
+      ::symlink((anonymized + "/schema.json").c_str(), (linked_manifest + "/schema.json").c_str()),
+      0);
+  const std::string linked_dir = dir_.File("dirlink");
+  ASSERT_EQ(::symlink(anonymized.c_str(), linked_dir.c_str()), 0);
+
+  struct Case {
+    std::vector<std::string> args;
+    int exit;
+    std::vector<std::string> messages;
+  };
+  const Case cases[] = {
+      {{"--path", identifier},
+       kAdminExitUsage,
+       {"columns[0].role: direct identifiers are refused"}},
+      {{"--path", malformed}, kAdminExitUsage, {"malformed/schema.json: invalid JSON"}},
+      {{"--path", missing_column}, kAdminExitUsage, {"\"patient_id\" is not in the header"}},
+      {{"--path", pseudonymized, "--class", "anonymized"},
+       kAdminExitUsage,
+       {"--class anonymized disagrees", "data_class is pseudonymized"}},
+      {{"--path", anonymized, "--class", "pseudonymized"},
+       kAdminExitUsage,
+       {"--class pseudonymized disagrees", "data_class is anonymized"}},
+      {{"--path", anonymized, "--class", "secret"}, kAdminExitUsage, {"secret"}},
+      {{"--path", anonymized, "--manifest-sha256", std::string(64, 'a')},
+       kAdminExitUsage,
+       {"is not the SHA-256 of", "the manifest has changed"}},
+      {{"--path", linked_manifest}, kAdminExitUsage, {"schema.json is a symbolic link"}},
+      {{"--path", linked_dir}, kAdminExitUsage, {"dirlink is not a directory"}},
+      {{"--path", "schemas/plain"}, kAdminExitUsage, {"is not absolute"}},
+      {{"--path", dir_.File("absent")}, kAdminExitFailed, {"lstat", "absent"}},
+      {{}, kAdminExitUsage, {"--path is required"}},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"schemas", "add", "s1", "--store", "STORE"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    EXPECT_EQ(Run(args), c.exit) << ::testing::PrintToString(c.args);
+    for (const std::string& message : c.messages) {
+      EXPECT_THAT(err_.str(), HasSubstr(message)) << ::testing::PrintToString(c.args);
+    }
+  }
+  EXPECT_THAT(Schemas(), ::testing::IsEmpty());
+  for (const AuditEvent& e : Events()) EXPECT_EQ(e.entry.outcome, "failed") << e.entry.action;
 }
 
 TEST_F(AdminTest, UsageErrorsAndFailuresHaveTheirExitCodes) {
