@@ -21,6 +21,7 @@
 #include "common/tls.h"
 #include "gateway/pki.h"
 #include "grpcpp/grpcpp.h"
+#include "node/gpu.h"
 #include "node/image.h"
 #include "node/node_service.h"
 #include "node/registration.h"
@@ -40,6 +41,7 @@ constexpr char kUsage[] =
     "                  [--gateway HOST:PORT --advertise HOST:PORT]\n"
     "                  [--workspace-init PATH] [--port-file FILE] [--image-name NAME]\n"
     "                  [--cpus N] [--memory-bytes N] [--disk-bytes N] [--upload-limit-bytes N]\n"
+    "                  [--gpus N] [--cuda-library libcuda.so.1]\n"
     "  kura-node supervise --workspace ID --state DIR --run DIR\n";
 
 bool ParseFlags(int argc, char** argv, int first, Flags* flags) {
@@ -159,6 +161,12 @@ int Serve(const Flags& flags) {
   if (std::string name = Get(flags, "image-name"); !name.empty()) image->set_name(name);
   KURA_LOG(Info) << "workspace image " << image->name() << " " << image->digest() << ": "
                  << absl::StrJoin(image->components(), ", ");
+  kura::node::NodeGpuOptions gpu_options;
+  gpu_options.cuda_library = Get(flags, "cuda-library", kura::node::kDefaultCudaLibrary);
+  if (flags.count("gpus")) gpu_options.max_gpus = GetNumber(flags, "gpus", 0);
+  host_options.gpus = kura::node::FindNodeGpus(gpu_options);
+  KURA_LOG(Info) << kura::node::DescribeNvidiaGpus(host_options.gpus);
+  for (const std::string& warning : host_options.gpus.warnings) KURA_LOG(Warning) << warning;
   kura::node::WorkspaceHost host(std::move(host_options));
   if (absl::Status s = host.Prepare(); !s.ok()) {
     KURA_LOG(Error) << s;
@@ -168,6 +176,7 @@ int Serve(const Flags& flags) {
   kura::v1::Resources capacity = kura::node::MachineCapacity();
   if (uint64_t cpus = GetNumber(flags, "cpus", 0); cpus > 0) capacity.set_cpus(cpus);
   if (uint64_t mem = GetNumber(flags, "memory-bytes", 0); mem > 0) capacity.set_memory_bytes(mem);
+  kura::node::AddGpuCapacity(host.options().gpus, &capacity);
   kura::node::NodeAgentService::Options service_options;
   service_options.ca_pem = identity->ca_pem;
   service_options.capacity = capacity;

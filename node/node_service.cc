@@ -200,6 +200,9 @@ grpc::Status NodeAgentService::GetInventory(grpc::ServerContext* context,
   for (const v1::Workspace& ws : response->workspaces()) {
     allocated.set_cpus(allocated.cpus() + ws.resources().cpus());
     allocated.set_memory_bytes(allocated.memory_bytes() + ws.resources().memory_bytes());
+    for (const auto& [kind, n] : ws.resources().devices()) {
+      (*allocated.mutable_devices())[kind] += n;
+    }
   }
   *response->mutable_allocated() = allocated;
   utsname u;

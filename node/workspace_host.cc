@@ -11,11 +11,12 @@
 #include <chrono>
 #include <thread>
 
-#include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -31,6 +32,23 @@ constexpr auto kReadyTimeout = std::chrono::seconds(90);
 absl::Status Chown(const std::string& path, uint32_t id) {
   if (::lchown(path.c_str(), id, id) != 0) return ErrnoError("lchown", path);
   return absl::OkStatus();
+}
+
+// The GPU indices of workspace `id` ("0 1\n"), beside its request.
+std::string GpusFile(const NodeDirs& dirs, const std::string& id) {
+  return dirs.WorkspaceDir(id) + "/gpus";
+}
+
+// The ids of every workspace that has a directory here.
+std::vector<std::string> WorkspaceIds(const NodeDirs& dirs) {
+  std::vector<std::string> ids;
+  DIR* d = ::opendir((dirs.state + "/workspaces").c_str());
+  if (d == nullptr) return ids;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') ids.push_back(e->d_name);
+  }
+  ::closedir(d);
+  return ids;
 }
 
 }  // namespace
@@ -91,14 +109,7 @@ int WorkspaceHost::OurSandboxInit(const std::string& pid_file) const {
 }
 
 void WorkspaceHost::ReapOrphanedSandboxes() {
-  DIR* d = ::opendir((options_.dirs.state + "/workspaces").c_str());
-  if (d == nullptr) return;
-  std::vector<std::string> ids;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] != '.') ids.push_back(e->d_name);
-  }
-  ::closedir(d);
-  for (const std::string& id : ids) {
+  for (const std::string& id : WorkspaceIds(options_.dirs)) {
     if (!ValidateName("workspace id", id).ok() || Connect(id).ok()) continue;
     if (ReadSmallFile(options_.dirs.ClosedFile(id)).ok()) continue;
     if (IsOurProcess(options_.dirs.PidFile(id), id)) continue;            // still starting
@@ -193,6 +204,50 @@ v1::Resources WorkspaceHost::Allocated() {
   return total;
 }
 
+bool WorkspaceHost::HoldsItsDevices(const std::string& id) {
+  if (Connect(id).ok()) return true;
+  // Closing: the supervisor removed its socket and wrote `closed` before killing the sandbox,
+  // whose processes may still have the devices open.
+  if (OurSandboxInit(options_.dirs.SandboxPidFile(id)) > 1) return true;
+  // Starting: the supervisor lives but neither listens nor has launched the sandbox yet.
+  return IsOurProcess(options_.dirs.PidFile(id), id) &&
+         !ReadSmallFile(options_.dirs.ClosedFile(id)).ok() &&
+         !ReadSmallFile(options_.dirs.FailedFile(id)).ok();
+}
+
+std::set<uint32_t> WorkspaceHost::GpusInUse() {
+  std::set<uint32_t> in_use;
+  for (const std::string& id : WorkspaceIds(options_.dirs)) {
+    if (!ValidateName("workspace id", id).ok()) continue;
+    auto text = ReadSmallFile(GpusFile(options_.dirs, id));
+    if (!text.ok()) continue;
+    if (!HoldsItsDevices(id)) continue;
+    for (absl::string_view field :
+         absl::StrSplit(*text, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
+      uint32_t index;
+      if (absl::SimpleAtoi(field, &index)) in_use.insert(index);
+    }
+  }
+  return in_use;
+}
+
+absl::StatusOr<WorkspaceGpus> WorkspaceHost::ChooseGpus(
+    const v1::NodeOpenWorkspaceRequest& request) {
+  uint32_t wanted = 0;
+  for (const auto& [kind, count] : request.resources().devices()) {
+    if (count == 0) continue;
+    if (kind != kNvidiaGpuKind) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("asked for ", count, " devices of a kind this node does not offer (",
+                       kind.substr(0, 64), "); it offers ", kNvidiaGpuKind));
+    }
+    wanted = count;
+  }
+  KURA_ASSIGN_OR_RETURN(std::vector<uint32_t> chosen,
+                        ChooseFreeGpus(options_.gpus, GpusInUse(), wanted));
+  return GpusForWorkspace(options_.gpus, chosen);
+}
+
 absl::Status WorkspaceHost::CreateDirectories(const v1::NodeOpenWorkspaceRequest& request) {
   const NodeDirs& dirs = options_.dirs;
   const std::string& id = request.workspace_id();
@@ -272,14 +327,18 @@ absl::StatusOr<v1::Workspace> WorkspaceHost::Open(const v1::NodeOpenWorkspaceReq
   for (const v1::MountSchema& schema : request.schemas()) {
     KURA_RETURN_IF_ERROR(VerifySchemaManifest(schema));
   }
+  KURA_ASSIGN_OR_RETURN(WorkspaceGpus gpus, ChooseGpus(request));
   KURA_RETURN_IF_ERROR(CreateDirectories(request));
   KURA_RETURN_IF_ERROR(
       WriteFileAtomically(options_.dirs.RequestFile(id), request.SerializeAsString()));
+  // Written before the supervisor starts: from then on its life holds these GPUs.
+  KURA_RETURN_IF_ERROR(WriteFileAtomically(GpusFile(options_.dirs, id),
+                                           absl::StrCat(absl::StrJoin(gpus.indices, " "), "\n")));
   std::string json;
   google::protobuf::util::JsonPrintOptions print;
   print.preserve_proto_field_names = true;
   if (!google::protobuf::util::MessageToJsonString(
-           BuildWorkspaceSpec(request, options_.dirs, options_.policy), &json, print)
+           BuildWorkspaceSpec(request, options_.dirs, options_.policy, gpus), &json, print)
            .ok()) {
     return absl::InternalError("cannot write the sandbox spec");
   }
@@ -287,7 +346,9 @@ absl::StatusOr<v1::Workspace> WorkspaceHost::Open(const v1::NodeOpenWorkspaceReq
   KURA_RETURN_IF_ERROR(StartSupervisor(id));
   KURA_RETURN_IF_ERROR(AwaitReady(id));
   KURA_LOG(Info) << "workspace " << id << " opened for " << request.user() << " in "
-                 << request.project();
+                 << request.project()
+                 << (gpus.indices.empty() ? ""
+                                          : absl::StrCat(" with GPUs ", gpus.cuda_visible_devices));
   absl::StatusOr<v1::Workspace> opened = Describe(id);
   if (!opened.ok()) {
     if (auto closed = ReadSmallFile(options_.dirs.ClosedFile(id)); closed.ok()) {

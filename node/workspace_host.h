@@ -1,5 +1,6 @@
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/unique_fd.h"
 #include "kura/v1/node.pb.h"
+#include "node/gpu.h"
 #include "node/wire.h"
 #include "node/workspace_layout.h"
 #include "node/workspace_spec.h"
@@ -18,7 +20,9 @@ namespace kura::node {
 // what a workspace is lives under the state directory and whether it runs is whether its
 // supervisor answers on its socket, so an agent that restarts finds every workspace again.
 // Opening starts the workspace's supervisor with posix_spawn (never fork: this runs on gRPC's
-// threads). Thread-safe.
+// threads). GPUs are handed out the same way: the indices a workspace was given are written to
+// <state>/workspaces/<id>/gpus, and a GPU is taken while a workspace that lists it runs (or its
+// sandbox lives), so a restarted agent knows which are free. Thread-safe.
 class WorkspaceHost final {
  public:
   struct Options {
@@ -26,6 +30,7 @@ class WorkspaceHost final {
     WorkspacePolicy policy;
     std::string node_id;
     std::string self_binary;  // kura-node itself, run as `kura-node supervise`
+    NvidiaGpus gpus;          // what workspaces may be given (node/gpu.h); none by default
   };
 
   explicit WorkspaceHost(Options options) : options_(std::move(options)) {}
@@ -35,8 +40,10 @@ class WorkspaceHost final {
 
   // Opens workspace `request`: verifies each schema's manifest, creates its directories, starts
   // its supervisor and waits until its sandbox is ready. Opening a workspace that already runs
-  // returns it. InvalidArgument for a bad request, FailedPrecondition for a schema that changed
-  // or a sandbox that failed to start.
+  // returns it. A request for N `kNvidiaGpuKind` devices gets N free GPUs (their nodes in the
+  // sandbox, CUDA_VISIBLE_DEVICES in its environment). InvalidArgument for a bad request,
+  // FailedPrecondition for a schema that changed, a sandbox that failed to start, or devices this
+  // node does not have; ResourceExhausted when too few of its GPUs are free.
   absl::StatusOr<v1::Workspace> Open(const v1::NodeOpenWorkspaceRequest& request);
 
   // Closes a running workspace: its sandbox and every process in it are killed; its outputs and
@@ -48,6 +55,10 @@ class WorkspaceHost final {
 
   // Every running workspace.
   std::vector<v1::Workspace> List();
+
+  // The indices of the GPUs held by workspaces that are running, starting, or closing with
+  // their sandbox not yet dead.
+  std::set<uint32_t> GpusInUse();
 
   // The sum of the running workspaces' resources.
   v1::Resources Allocated();
@@ -64,6 +75,11 @@ class WorkspaceHost final {
   const Options& options() const { return options_; }
 
  private:
+  // The GPUs `request` asks for, chosen among the free ones. Call with open_mu_ held.
+  absl::StatusOr<WorkspaceGpus> ChooseGpus(const v1::NodeOpenWorkspaceRequest& request);
+  // Whether workspace `id`'s devices may still be in use: its supervisor answers, its sandbox's
+  // init lives, or its supervisor is starting.
+  bool HoldsItsDevices(const std::string& id);
   absl::Status CreateDirectories(const v1::NodeOpenWorkspaceRequest& request);
   absl::Status StartSupervisor(const std::string& id);
   absl::Status AwaitReady(const std::string& id);

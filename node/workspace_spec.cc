@@ -45,8 +45,9 @@ absl::Status VerifySchemaManifest(const v1::MountSchema& schema) {
   return absl::OkStatus();
 }
 
-std::vector<std::string> WorkspaceEnvironment(const v1::NodeOpenWorkspaceRequest& request) {
-  return {
+std::vector<std::string> WorkspaceEnvironment(const v1::NodeOpenWorkspaceRequest& request,
+                                              const WorkspaceGpus& gpus) {
+  std::vector<std::string> env = {
       absl::StrCat("HOME=/home/", request.user()),
       absl::StrCat("USER=", request.user()),
       absl::StrCat("LOGNAME=", request.user()),
@@ -57,15 +58,20 @@ std::vector<std::string> WorkspaceEnvironment(const v1::NodeOpenWorkspaceRequest
       absl::StrCat("KURA_PROJECT=", request.project()),
       absl::StrCat("PYTHONPATH=", kPythonDirInside),
   };
+  if (!gpus.cuda_visible_devices.empty()) {
+    env.push_back(absl::StrCat("CUDA_VISIBLE_DEVICES=", gpus.cuda_visible_devices));
+  }
+  return env;
 }
 
 v1::SandboxSpec BuildWorkspaceSpec(const v1::NodeOpenWorkspaceRequest& request,
-                                   const NodeDirs& dirs, const WorkspacePolicy& policy) {
+                                   const NodeDirs& dirs, const WorkspacePolicy& policy,
+                                   const WorkspaceGpus& gpus) {
   const std::string& id = request.workspace_id();
   v1::SandboxSpec spec;
   spec.add_argv(kInitPathInside);
   spec.add_argv(kInitSocketInside);
-  for (const std::string& e : WorkspaceEnvironment(request)) spec.add_env(e);
+  for (const std::string& e : WorkspaceEnvironment(request, gpus)) spec.add_env(e);
   spec.set_cwd(absl::StrCat("/home/", request.user()));
   spec.set_hostname("workspace");
   spec.set_host_rootfs(true);
@@ -84,6 +90,7 @@ v1::SandboxSpec BuildWorkspaceSpec(const v1::NodeOpenWorkspaceRequest& request,
   if (!policy.python_dir.empty()) {
     *spec.add_mounts() = Bind(policy.python_dir, kPythonDirInside, true);
   }
+  for (const std::string& node : gpus.device_nodes) spec.add_devices(node);
   spec.set_uid(request.uid());
   spec.set_gid(request.uid());
   v1::Limits* limits = spec.mutable_limits();

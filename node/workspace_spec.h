@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "kura/v1/node.pb.h"
 #include "kura/v1/sandbox.pb.h"
+#include "node/gpu.h"
 #include "node/workspace_layout.h"
 
 namespace kura::node {
@@ -28,11 +29,14 @@ absl::Status VerifySchemaManifest(const v1::MountSchema& schema);
 // The sandbox of workspace `request` (already normalized): host rootfs; /data/<schema>
 // read-only; /home/<user>, /outputs and the control directory writable; /tmp tmpfs; its limits;
 // kura-workspace-init as the workload; the kura Python module's directory read-only at
-// kPythonDirInside (on PYTHONPATH) when the policy names one. Pure.
+// kPythonDirInside (on PYTHONPATH) when the policy names one; the device nodes of `gpus` (the
+// GPUs chosen for it, none by default). Pure.
 v1::SandboxSpec BuildWorkspaceSpec(const v1::NodeOpenWorkspaceRequest& request,
-                                   const NodeDirs& dirs, const WorkspacePolicy& policy);
+                                   const NodeDirs& dirs, const WorkspacePolicy& policy,
+                                   const WorkspaceGpus& gpus = {});
 
-// The environment every process of the workspace starts with.
-std::vector<std::string> WorkspaceEnvironment(const v1::NodeOpenWorkspaceRequest& request);
+// The environment every process of the workspace starts with; with GPUs, CUDA_VISIBLE_DEVICES.
+std::vector<std::string> WorkspaceEnvironment(const v1::NodeOpenWorkspaceRequest& request,
+                                              const WorkspaceGpus& gpus = {});
 
 }  // namespace kura::node

@@ -91,5 +91,32 @@ TEST(WorkspaceSpecTest, SchemasReadOnlyHomeAndOutputsWritableNoHostRoot) {
   EXPECT_TRUE(python.read_only());
 }
 
+TEST(WorkspaceSpecTest, AGpuWorkspaceGetsTheControlNodesItsGpuAndCudaVisibleDevices) {
+  NodeDirs dirs{"/var/lib/kura/node", "/run/kura/node"};
+  WorkspacePolicy policy;
+  policy.init_binary = "/usr/libexec/kura/kura-workspace-init";
+  NvidiaGpus node_gpus;
+  node_gpus.control_nodes = {"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"};
+  node_gpus.gpus = {{0, "NVIDIA H100", 80ull << 30, "GPU-00000000-0000-0000-0000-000000000000", 0,
+                     "/dev/nvidia0"},
+                    {1, "NVIDIA H100", 80ull << 30, "GPU-11111111-1111-1111-1111-111111111111", 1,
+                     "/dev/nvidia1"}};
+  v1::NodeOpenWorkspaceRequest request = *NormalizeOpenRequest(Request());
+  (*request.mutable_resources()->mutable_devices())[kNvidiaGpuKind] = 1;
+
+  v1::SandboxSpec spec =
+      BuildWorkspaceSpec(request, dirs, policy, GpusForWorkspace(node_gpus, {1}));
+  EXPECT_THAT(spec.devices(), ::testing::ElementsAre("/dev/nvidiactl", "/dev/nvidia-uvm",
+                                                     "/dev/nvidia-uvm-tools", "/dev/nvidia1"));
+  EXPECT_THAT(spec.env(),
+              ::testing::Contains("CUDA_VISIBLE_DEVICES=GPU-11111111-1111-1111-1111-111111111111"));
+  EXPECT_EQ(spec.seccomp_profile(), "analysis") << "a GPU does not loosen the filter";
+
+  v1::SandboxSpec cpu_only = BuildWorkspaceSpec(*NormalizeOpenRequest(Request()), dirs, policy);
+  EXPECT_THAT(cpu_only.devices(), ::testing::IsEmpty());
+  EXPECT_THAT(cpu_only.env(),
+              ::testing::Not(::testing::Contains(::testing::StartsWith("CUDA_VISIBLE_DEVICES="))));
+}
+
 }  // namespace
 }  // namespace kura::node
