@@ -35,6 +35,7 @@ absl::StatusOr<CommandOutcome> PkiIssueGateway(CommandContext& context);
 absl::StatusOr<CommandOutcome> PkiIssueNode(CommandContext& context);
 absl::StatusOr<CommandOutcome> PkiIssueTerminal(CommandContext& context);
 absl::StatusOr<CommandOutcome> PkiRevoke(CommandContext& context);
+absl::StatusOr<CommandOutcome> PkiCrl(CommandContext& context);
 absl::StatusOr<CommandOutcome> PkiRegisterBroker(CommandContext& context);
 
 absl::StatusOr<CommandOutcome> UsersAdd(CommandContext& context);

@@ -7,9 +7,11 @@
 #include "common/crypto.h"
 #include "common/status.h"
 #include "gateway/admin_commands.h"
+#include "gateway/crl.h"
 #include "gateway/pki.h"
 #include "gateway/pki_files.h"
 #include "gateway/release.h"
+#include "gateway/sqlite_store.h"
 
 namespace kura::gateway::admin {
 namespace {
@@ -46,6 +48,36 @@ absl::StatusOr<PeerIdentity> IssueAndWrite(CommandContext& context, CertificateR
   return identity;
 }
 
+// Writes the CA's revocation list of every serial the store holds as revoked, valid from now
+// for --days (7 by default), to --out or DIR/crl.pem; reports it and returns its audit details.
+absl::StatusOr<nlohmann::json> WriteRevocationList(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(std::string dir, context.args.Required("dir"));
+  std::string out = context.args.Flag("out").value_or(RevocationListPath(dir));
+  KURA_ASSIGN_OR_RETURN(absl::Duration validity, Validity(context, 7));
+  KURA_ASSIGN_OR_RETURN(std::vector<std::string> stored, context.store->ListRevokedSerials());
+  std::vector<std::string> serials;
+  for (const std::string& serial : stored) {
+    // A serial that is not hex matches no certificate (the gateway compares the hex form), so
+    // leaving it out changes nothing; refusing would block every later list.
+    if (!CanonicalSerial(serial).ok()) {
+      context.out << "skipped '" << serial << "': not a hexadecimal serial\n";
+      continue;
+    }
+    serials.push_back(serial);
+  }
+  KURA_ASSIGN_OR_RETURN(KeyAndCertificate ca, LoadCertificateAuthority(dir));
+  absl::Time next_update = context.now + validity;
+  KURA_ASSIGN_OR_RETURN(std::string pem,
+                        BuildRevocationList(ca, serials, context.now, next_update));
+  KURA_RETURN_IF_ERROR(ReplaceFile(out, pem, 0644));
+  std::string until = absl::FormatTime(absl::RFC3339_sec, next_update, absl::UTCTimeZone());
+  context.out << "wrote the revocation list (" << serials.size() << " serials) to " << out
+              << "\n  next update " << until
+              << "\n(copy it to every node's --crl file before then: a node refuses all calls once"
+                 " it expires)\n";
+  return nlohmann::json{{"crl", out}, {"serials", serials.size()}, {"next_update", until}};
+}
+
 CommandOutcome IssuedOutcome(const PeerIdentity& identity) {
   nlohmann::json details = {{"serial", identity.serial},
                             {"fingerprint", identity.fingerprint},
@@ -67,11 +99,15 @@ absl::StatusOr<CommandOutcome> PkiInit(CommandContext& context) {
   PkiPaths paths = CaPaths(dir);
   KURA_RETURN_IF_ERROR(WriteKeyAndCertificate(paths, ca));
   KURA_ASSIGN_OR_RETURN(Ed25519KeyPair release, LoadOrCreateReleaseKey(dir));
+  KURA_RETURN_IF_ERROR(LoadSecretsKey(SecretsKeyPath(dir), /*create=*/true).status());
   context.out << "created kura's CA (ECDSA P-256)\n  certificate " << paths.certificate
               << "\n  key         " << paths.key << " (mode 0600; keep it offline)\n"
               << "created the release key (Ed25519) in " << dir
               << "/release.key; publish its public key, against which releases verify:\n  "
-              << HexEncode(release.public_key) << "\n";
+              << HexEncode(release.public_key) << "\n"
+              << "the key sealing TOTP secrets is " << SecretsKeyPath(dir)
+              << " (mode 0600; back it up apart from the store:\n"
+              << "  without it no one logs in by TOTP)\n";
   return CommandOutcome{"pki:ca", nlohmann::json{{"dir", dir}}.dump()};
 }
 
@@ -132,8 +168,27 @@ absl::StatusOr<CommandOutcome> PkiRevoke(CommandContext& context) {
     }
   }
   context.out << "certificate " << serial << " revoked\n";
-  return CommandOutcome{absl::StrCat("certificate:", serial),
-                        nlohmann::json{{"reason", reason}}.dump()};
+  nlohmann::json details = {{"reason", reason}};
+  if (context.args.Flag("dir").has_value()) {
+    absl::StatusOr<nlohmann::json> crl = WriteRevocationList(context);
+    if (!crl.ok()) {
+      // The revocation stands (the gateway enforces it); only the nodes' copy is missing.
+      return absl::Status(crl.status().code(),
+                          absl::StrCat("certificate ", serial,
+                                       " is revoked in the store, but the revocation list was "
+                                       "not written (run `kura-admin pki crl`): ",
+                                       crl.status().message()));
+    }
+    details["crl"] = *std::move(crl);
+  } else {
+    context.out << "(give --dir DIR, or run `kura-admin pki crl`, to publish it to the nodes)\n";
+  }
+  return CommandOutcome{absl::StrCat("certificate:", serial), details.dump()};
+}
+
+absl::StatusOr<CommandOutcome> PkiCrl(CommandContext& context) {
+  KURA_ASSIGN_OR_RETURN(nlohmann::json details, WriteRevocationList(context));
+  return CommandOutcome{"pki:crl", details.dump()};
 }
 
 absl::StatusOr<CommandOutcome> PkiRegisterBroker(CommandContext& context) {

@@ -44,6 +44,15 @@ absl::Status WriteNewFile(const std::string& path, absl::string_view contents, m
   return absl::OkStatus();
 }
 
+absl::Status ReplaceFile(const std::string& path, absl::string_view contents, mode_t mode) {
+  std::string temporary = absl::StrCat(path, ".new");
+  // A temporary left by an interrupted run would make WriteNewFile fail for ever.
+  if (::unlink(temporary.c_str()) != 0 && errno != ENOENT) return ErrnoError("unlink", temporary);
+  KURA_RETURN_IF_ERROR(WriteNewFile(temporary, contents, mode));
+  if (::rename(temporary.c_str(), path.c_str()) != 0) return ErrnoError("rename", path);
+  return absl::OkStatus();
+}
+
 absl::Status EnsureDirectory(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return absl::OkStatus();
   return ErrnoError("mkdir", dir);
@@ -72,6 +81,8 @@ PkiPaths PeerPaths(const std::string& dir, PeerRole role, absl::string_view id) 
 std::string VdiBrokerKeyPath(const std::string& dir) {
   return absl::StrCat(dir, "/vdi-broker.pub");
 }
+
+std::string RevocationListPath(const std::string& dir) { return absl::StrCat(dir, "/crl.pem"); }
 
 absl::Status WriteKeyAndCertificate(const PkiPaths& paths, const KeyAndCertificate& pair) {
   std::string parent = paths.key.substr(0, paths.key.rfind('/'));

@@ -4,8 +4,14 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <functional>
+#include <sstream>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "gateway/admin.h"
+#include "gateway/crl.h"
 #include "gateway/pki_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -299,6 +305,187 @@ TEST_F(PkiTest, FilesKeepKeysPrivateAndNeverOverwrite) {
   EXPECT_EQ(loaded.key_pem, ca_.key_pem);
   EXPECT_THAT(LoadCertificateAuthority(dir.File("missing")),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing/ca.crt")));
+}
+
+// The DER of a PEM CRL, `edit`ed, back as PEM: what an attacker who can write the node's CRL
+// file but not sign could produce.
+std::string EditCrlDer(const std::string& pem, const std::function<void(std::string&)>& edit) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509_CRL* crl = PEM_read_bio_X509_CRL(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (crl == nullptr) abort();
+  unsigned char* der = nullptr;
+  int length = i2d_X509_CRL(crl, &der);
+  X509_CRL_free(crl);
+  if (length <= 0) abort();
+  std::string bytes(reinterpret_cast<char*>(der), static_cast<size_t>(length));
+  OPENSSL_free(der);
+  edit(bytes);
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  crl = d2i_X509_CRL(nullptr, &p, static_cast<long>(bytes.size()));
+  if (crl == nullptr) abort();
+  bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509_CRL(bio, crl);
+  char* data = nullptr;
+  long out_length = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(out_length));
+  BIO_free(bio);
+  X509_CRL_free(crl);
+  return out;
+}
+
+// Flips the last byte of `needle` (hex) where it occurs in the DER.
+void FlipSerialByte(std::string& der, const std::string& serial_hex) {
+  std::string needle;
+  for (size_t i = 0; i + 1 < serial_hex.size(); i += 2) {
+    needle.push_back(static_cast<char>(std::stoi(serial_hex.substr(i, 2), nullptr, 16)));
+  }
+  auto at = std::search(der.begin(), der.end(), needle.begin(), needle.end());
+  if (at == der.end()) abort();
+  *(at + static_cast<long>(needle.size()) - 1) ^= 0x01;
+}
+
+TEST_F(PkiTest, RevocationListVerifiesAgainstItsCaAndListsTheSerial) {
+  KeyAndCertificate gateway = Issue(Valid(PeerRole::kGateway, "gateway"));
+  KURA_ASSERT_OK_AND_ASSIGN(PeerIdentity identity, ParsePeerIdentity(gateway.certificate_pem));
+  std::string upper = absl::AsciiStrToUpper(identity.serial);
+  KURA_ASSERT_OK_AND_ASSIGN(std::string pem, BuildRevocationList(ca_, {upper, "0abc"}, TestNow(),
+                                                                 TestNow() + absl::Hours(24 * 7)));
+  EXPECT_THAT(pem, HasSubstr("-----BEGIN X509 CRL-----"));
+  KURA_ASSERT_OK_AND_ASSIGN(RevocationList list,
+                            VerifyRevocationList(pem, ca_.certificate_pem, TestNow()));
+  EXPECT_TRUE(list.revoked_serials.contains(identity.serial));
+  EXPECT_TRUE(list.revoked_serials.contains("0abc"));
+  EXPECT_EQ(list.revoked_serials.size(), 2u);
+  EXPECT_EQ(list.this_update, TestNow());
+  EXPECT_EQ(list.next_update, TestNow() + absl::Hours(24 * 7));
+
+  KURA_ASSERT_OK_AND_ASSIGN(std::string empty,
+                            BuildRevocationList(ca_, {}, TestNow(), TestNow() + absl::Hours(1)));
+  KURA_ASSERT_OK_AND_ASSIGN(RevocationList none,
+                            VerifyRevocationList(empty, ca_.certificate_pem, TestNow()));
+  EXPECT_TRUE(none.revoked_serials.empty());
+}
+
+TEST_F(PkiTest, RevocationListsKuraDidNotSignAreRefused) {
+  KeyAndCertificate gateway = Issue(Valid(PeerRole::kGateway, "gateway"));
+  KURA_ASSERT_OK_AND_ASSIGN(PeerIdentity identity, ParsePeerIdentity(gateway.certificate_pem));
+  absl::Time next = TestNow() + absl::Hours(24);
+  KURA_ASSERT_OK_AND_ASSIGN(std::string good,
+                            BuildRevocationList(ca_, {identity.serial}, TestNow(), next));
+  // Another CA, even one with kura's CA's very name, does not speak for kura.
+  KURA_ASSERT_OK_AND_ASSIGN(KeyAndCertificate impostor,
+                            CreateCertificateAuthority("kura test CA", TestNow(), absl::Hours(48)));
+  KURA_ASSERT_OK_AND_ASSIGN(KeyAndCertificate other,
+                            CreateCertificateAuthority("another CA", TestNow(), absl::Hours(48)));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string by_impostor,
+                            BuildRevocationList(impostor, {}, TestNow(), next));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string by_other, BuildRevocationList(other, {}, TestNow(), next));
+  // The revoked serial changed in the signed bytes: the attacker "unrevokes" the gateway.
+  std::string serial_edited =
+      EditCrlDer(good, [&](std::string& der) { FlipSerialByte(der, identity.serial); });
+  // The nextUpdate pushed out (the list re-encoded, its signature kept).
+  std::string extended = EditCrlDer(good, [&](std::string& der) {
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+    X509_CRL* crl = d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size()));
+    ASN1_TIME* later = ASN1_TIME_set(nullptr, absl::ToTimeT(next + absl::Hours(24 * 365)));
+    X509_CRL_set1_nextUpdate(crl, later);
+    X509_CRL_sort(crl);  // marks the signed part modified, so i2d encodes it anew
+    unsigned char* out = nullptr;
+    int length = i2d_X509_CRL(crl, &out);
+    der.assign(reinterpret_cast<char*>(out), static_cast<size_t>(length));
+    OPENSSL_free(out);
+    ASN1_TIME_free(later);
+    X509_CRL_free(crl);
+  });
+  ASSERT_NE(serial_edited, good);
+  ASSERT_NE(extended, good);
+
+  struct Case {
+    const char* name;
+    std::string pem;
+    absl::StatusCode code;
+    const char* message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"impostor CA", by_impostor, absl::StatusCode::kUnauthenticated, "does not verify"},
+           {"other CA", by_other, absl::StatusCode::kUnauthenticated, "not issued by kura's CA"},
+           {"serial edited", serial_edited, absl::StatusCode::kUnauthenticated, "does not verify"},
+           {"nextUpdate extended", extended, absl::StatusCode::kUnauthenticated, "does not verify"},
+           {"not a CRL", gateway.certificate_pem, absl::StatusCode::kInvalidArgument,
+            "not a PEM certificate revocation list"},
+           {"empty", "", absl::StatusCode::kInvalidArgument, "not a PEM"},
+       }) {
+    SCOPED_TRACE(c.name);
+    EXPECT_THAT(VerifyRevocationList(c.pem, ca_.certificate_pem, TestNow()),
+                StatusIs(c.code, HasSubstr(c.message)));
+  }
+  // A leaf certificate is no CA to verify against.
+  EXPECT_THAT(VerifyRevocationList(good, gateway.certificate_pem, TestNow()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(PkiTest, RevocationListIsRefusedOutsideItsValidity) {
+  absl::Time next = TestNow() + absl::Hours(24);
+  KURA_ASSERT_OK_AND_ASSIGN(std::string pem, BuildRevocationList(ca_, {"01"}, TestNow(), next));
+  EXPECT_THAT(VerifyRevocationList(pem, ca_.certificate_pem, next - absl::Seconds(1)), IsOk());
+  EXPECT_THAT(VerifyRevocationList(pem, ca_.certificate_pem, next),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("expired at")));
+  EXPECT_THAT(VerifyRevocationList(pem, ca_.certificate_pem, next + absl::Hours(24 * 30)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("expired at")));
+  EXPECT_THAT(VerifyRevocationList(pem, ca_.certificate_pem, TestNow() - absl::Hours(1)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not valid before")));
+  EXPECT_THAT(BuildRevocationList(ca_, {"01"}, TestNow(), TestNow()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(BuildRevocationList(ca_, {"01:02"}, TestNow(), next),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not hexadecimal")));
+}
+
+// `kura-admin pki revoke --dir` and `pki crl` publish every serial the store holds as revoked.
+TEST_F(PkiTest, AdminWritesTheRevocationListOfTheStore) {
+  TempDir dir;
+  std::string pki = dir.File("pki");
+  std::string store = dir.File("state.db");
+  std::ostringstream out, err;
+  AdminEnvironment env{out, err, [] { return TestNow(); }, "os-user:tester"};
+  auto run = [&](std::vector<std::string> args) {
+    out.str("");
+    err.str("");
+    return RunAdmin(args, env);
+  };
+  ASSERT_EQ(run({"pki", "init", "--dir", pki}), kAdminExitOk) << err.str();
+  ASSERT_EQ(run({"pki", "issue-gateway", "--dir", pki, "--dns", "localhost"}), kAdminExitOk)
+      << err.str();
+  KURA_ASSERT_OK_AND_ASSIGN(std::string ca_pem, ReadTextFile(pki + "/ca.crt"));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string gateway_pem, ReadTextFile(pki + "/gateway.crt"));
+  KURA_ASSERT_OK_AND_ASSIGN(PeerIdentity gateway, ParsePeerIdentity(gateway_pem));
+
+  ASSERT_EQ(run({"pki", "crl", "--dir", pki, "--store", store}), kAdminExitOk) << err.str();
+  KURA_ASSERT_OK_AND_ASSIGN(std::string first, ReadTextFile(pki + "/crl.pem"));
+  KURA_ASSERT_OK_AND_ASSIGN(RevocationList empty, VerifyRevocationList(first, ca_pem, TestNow()));
+  EXPECT_TRUE(empty.revoked_serials.empty());
+  EXPECT_EQ(empty.next_update, TestNow() + absl::Hours(24 * 7));
+
+  ASSERT_EQ(run({"pki", "revoke", "--store", store, "--cert", pki + "/gateway.crt", "--dir", pki}),
+            kAdminExitOk)
+      << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("crl.pem"));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string second, ReadTextFile(pki + "/crl.pem"));
+  KURA_ASSERT_OK_AND_ASSIGN(RevocationList listed, VerifyRevocationList(second, ca_pem, TestNow()));
+  EXPECT_TRUE(listed.revoked_serials.contains(gateway.serial));
+
+  std::string elsewhere = dir.File("published.pem");
+  ASSERT_EQ(run({"pki", "crl", "--dir", pki, "--store", store, "--out", elsewhere, "--days", "2"}),
+            kAdminExitOk)
+      << err.str();
+  KURA_ASSERT_OK_AND_ASSIGN(std::string third, ReadTextFile(elsewhere));
+  KURA_ASSERT_OK_AND_ASSIGN(RevocationList two_days,
+                            VerifyRevocationList(third, ca_pem, TestNow()));
+  EXPECT_TRUE(two_days.revoked_serials.contains(gateway.serial));
+  EXPECT_EQ(two_days.next_update, TestNow() + absl::Hours(48));
+  struct stat st;
+  ASSERT_EQ(::stat(elsewhere.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
 }
 
 }  // namespace
