@@ -1,6 +1,7 @@
 // kura-node: the analysis node's agent.
 //
 //   kura-node serve --listen ADDR --certs DIR --state DIR --run DIR [--gateway ADDR ...]
+//                   [--crl FILE [--crl-reload-seconds N]]
 //   kura-node supervise --workspace ID --state DIR --run DIR   (started by serve)
 //
 // main only reads flags and calls the library.
@@ -25,6 +26,7 @@
 #include "node/image.h"
 #include "node/node_service.h"
 #include "node/registration.h"
+#include "node/revocation.h"
 #include "node/supervisor.h"
 #include "node/workspace_host.h"
 
@@ -39,6 +41,7 @@ constexpr char kUsage[] =
     "  kura-node serve --listen HOST:PORT --certs DIR [--cert-name node]\n"
     "                  [--state /var/lib/kura/node] [--run /run/kura/node]\n"
     "                  [--gateway HOST:PORT --advertise HOST:PORT]\n"
+    "                  [--crl FILE (kura CA's revocation list) [--crl-reload-seconds 5]]\n"
     "                  [--workspace-init PATH] [--port-file FILE] [--image-name NAME]\n"
     "                  [--cpus N] [--memory-bytes N] [--disk-bytes N] [--upload-limit-bytes N]\n"
     "                  [--gpus N] [--cuda-library libcuda.so.1]\n"
@@ -107,6 +110,27 @@ uint64_t GetNumber(const Flags& flags, const std::string& name, uint64_t fallbac
   return absl::SimpleAtoi(Get(flags, name), &v) ? v : fallback;
 }
 
+// The CA's revocation list the node holds the gateway to, or null without --crl.
+absl::StatusOr<std::shared_ptr<kura::node::CertificateRevocation>> LoadRevocation(
+    const Flags& flags, const std::string& ca_pem) {
+  std::string path = Get(flags, "crl");
+  if (path.empty()) {
+    KURA_LOG(Warning) << "no --crl given: the gateway's certificate is NOT checked for revocation";
+    return nullptr;
+  }
+  kura::node::CertificateRevocation::Options options;
+  options.crl_path = path;
+  options.ca_pem = ca_pem;
+  options.reload_period = absl::Seconds(GetNumber(flags, "crl-reload-seconds", 5));
+  auto revocation = kura::node::CertificateRevocation::Load(std::move(options));
+  if (!revocation.ok()) {
+    return absl::Status(
+        revocation.status().code(),
+        absl::StrCat("refusing to start on the revocation list ", revocation.status().message()));
+  }
+  return std::shared_ptr<kura::node::CertificateRevocation>(*std::move(revocation));
+}
+
 int Serve(const Flags& flags) {
   // A peer that goes away must end its call, not the agent.
   ::signal(SIGPIPE, SIG_IGN);
@@ -128,6 +152,12 @@ int Serve(const Flags& flags) {
   auto self = kura::gateway::ParsePeerIdentity(identity->cert_pem);
   if (!self.ok() || self->role != kura::gateway::PeerRole::kNode) {
     KURA_LOG(Error) << "the certificate in " << certs << " is not a kura node certificate";
+    return 1;
+  }
+
+  auto revocation = LoadRevocation(flags, identity->ca_pem);
+  if (!revocation.ok()) {
+    KURA_LOG(Error) << revocation.status().message();
     return 1;
   }
 
@@ -182,6 +212,7 @@ int Serve(const Flags& flags) {
   service_options.capacity = capacity;
   service_options.upload_limit_bytes = GetNumber(flags, "upload-limit-bytes", 16ull << 20);
   service_options.image = *std::move(image);
+  service_options.revocation = *revocation;
   kura::node::NodeAgentService service(&host, service_options);
 
   grpc::ServerBuilder builder;
@@ -214,6 +245,7 @@ int Serve(const Flags& flags) {
     }
     reg.capacity = capacity;
     reg.version = kNodeVersion;
+    reg.revocation = *revocation;
     registration = std::make_unique<kura::node::GatewayRegistration>(&host, std::move(reg));
   }
   server->Wait();

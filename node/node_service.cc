@@ -186,6 +186,13 @@ grpc::Status NodeAgentService::Authorize(grpc::ServerContext* context) {
         grpc::StatusCode::UNAUTHENTICATED,
         absl::StrCat("only kura's gateway may call a node: ", peer.status().message()));
   }
+  if (options_.revocation != nullptr) {
+    if (absl::Status s = options_.revocation->Check(peer->serial, "gateway"); !s.ok()) {
+      KURA_LOG(Warning) << "refused a call from " << context->peer() << " (" << peer->id
+                        << "): " << s;
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(s.message()));
+    }
+  }
   return grpc::Status::OK;
 }
 

@@ -1,16 +1,19 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "kura/v1/node.grpc.pb.h"
+#include "node/revocation.h"
 #include "node/workspace_host.h"
 
 namespace kura::node {
 
 // The NodeAgent gRPC service (gRPC's synchronous API: each call runs on a thread of gRPC's
 // pool, and none of them forks). Every call first verifies that the peer's client certificate
-// is kura's gateway's (a node's or a terminal's is refused with UNAUTHENTICATED); the gateway
+// is kura's gateway's (a node's or a terminal's is refused with UNAUTHENTICATED) and, given a
+// revocation list, that its serial is not revoked (node/revocation.h); the gateway
 // has authorised the person, so the node enforces what the request says. Internal failures are
 // logged and answered with a generic message. Thread-safe.
 class NodeAgentService final : public v1::NodeAgent::Service {
@@ -20,6 +23,8 @@ class NodeAgentService final : public v1::NodeAgent::Service {
     uint64_t upload_limit_bytes = 16ull << 20;
     v1::Resources capacity;
     v1::WorkspaceImage image;  // what every workspace here runs in (node/image.h)
+    // The CA's revocation list (`--crl`); null: revocation is not checked.
+    std::shared_ptr<CertificateRevocation> revocation;
   };
 
   NodeAgentService(WorkspaceHost* host, Options options)

@@ -4,6 +4,9 @@
 
 #include "absl/time/time.h"
 #include "common/logging.h"
+#include "common/tls.h"
+#include "gateway/pki.h"
+#include "grpcpp/client_context.h"
 
 namespace kura::node {
 
@@ -27,6 +30,17 @@ bool GatewayRegistration::Pause(int seconds) {
   return !stopping_;
 }
 
+absl::Status GatewayRegistration::CheckGateway(const grpc::ClientContext& context) {
+  if (options_.revocation == nullptr) return absl::OkStatus();
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr) return absl::UnauthenticatedError("no TLS peer for the gateway");
+  absl::StatusOr<std::string> pem = PeerCertificatePem(*auth);
+  if (!pem.ok()) return pem.status();
+  absl::StatusOr<gateway::PeerIdentity> peer = gateway::ParsePeerIdentity(*pem);
+  if (!peer.ok()) return absl::UnauthenticatedError(peer.status().message());
+  return options_.revocation->Check(peer->serial, "gateway");
+}
+
 void GatewayRegistration::Loop() {
   int retry = 1;
   while (true) {
@@ -38,6 +52,10 @@ void GatewayRegistration::Loop() {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     grpc::Status status = stub_->Register(&context, request, &registered);
+    if (absl::Status revoked = status.ok() ? CheckGateway(context) : absl::OkStatus();
+        !revoked.ok()) {
+      status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(revoked.message()));
+    }
     if (!status.ok()) {
       KURA_LOG(Warning) << "registration with the gateway failed: " << status.error_message();
       if (!Pause(retry)) return;
@@ -62,6 +80,12 @@ void GatewayRegistration::Loop() {
       grpc::ClientContext beat_context;
       beat_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
       grpc::Status beat_status = stub_->Heartbeat(&beat_context, beat, &answer);
+      if (absl::Status revoked = beat_status.ok() ? CheckGateway(beat_context) : absl::OkStatus();
+          !revoked.ok()) {
+        // Never act on (close workspaces for) an answer from a revoked certificate.
+        beat_status =
+            grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(revoked.message()));
+      }
       if (!beat_status.ok()) {
         KURA_LOG(Warning) << "heartbeat failed: " << beat_status.error_message();
         break;  // register again
