@@ -271,4 +271,77 @@ absl::Status Ed25519Verify(absl::string_view public_key, absl::string_view messa
   return absl::OkStatus();
 }
 
+// ---- AES-256-GCM ---------------------------------------------------------------------------
+
+namespace {
+
+struct CipherCtxDeleter {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+
+unsigned char* MutableBytes(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
+
+}  // namespace
+
+absl::StatusOr<std::string> AesGcmSeal(absl::string_view key, absl::string_view plaintext,
+                                       absl::string_view aad) {
+  if (key.size() != kAesGcmKeySize) {
+    return absl::InvalidArgumentError("an AES-256-GCM key is 32 bytes");
+  }
+  KURA_ASSIGN_OR_RETURN(std::string nonce, RandomBytes(kAesGcmNonceSize));
+  std::string out = nonce;
+  out.resize(kAesGcmNonceSize + plaintext.size() + kAesGcmTagSize);
+  unsigned char* body = MutableBytes(out) + kAesGcmNonceSize;
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int length = 0;
+  int final_length = 0;
+  if (!ctx ||
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key), Bytes(nonce)) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), nullptr, &length, Bytes(aad), static_cast<int>(aad.size())) !=
+          1 ||
+      EVP_EncryptUpdate(ctx.get(), body, &length, Bytes(plaintext),
+                        static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(ctx.get(), body + length, &final_length) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kAesGcmTagSize,
+                          body + plaintext.size()) != 1) {
+    return absl::InternalError("AES-256-GCM encryption failed");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> AesGcmOpen(absl::string_view key, absl::string_view sealed,
+                                       absl::string_view aad) {
+  if (key.size() != kAesGcmKeySize) {
+    return absl::InvalidArgumentError("an AES-256-GCM key is 32 bytes");
+  }
+  if (sealed.size() < kAesGcmNonceSize + kAesGcmTagSize) {
+    return absl::DataLossError("sealed data is shorter than an AES-GCM nonce and tag");
+  }
+  absl::string_view nonce = sealed.substr(0, kAesGcmNonceSize);
+  absl::string_view ciphertext =
+      sealed.substr(kAesGcmNonceSize, sealed.size() - kAesGcmNonceSize - kAesGcmTagSize);
+  std::string tag(sealed.substr(sealed.size() - kAesGcmTagSize));
+  std::string plaintext(ciphertext.size(), '\0');
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int length = 0;
+  int final_length = 0;
+  if (!ctx ||
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key), Bytes(nonce)) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), nullptr, &length, Bytes(aad), static_cast<int>(aad.size())) !=
+          1 ||
+      EVP_DecryptUpdate(ctx.get(), MutableBytes(plaintext), &length, Bytes(ciphertext),
+                        static_cast<int>(ciphertext.size())) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAesGcmTagSize, tag.data()) != 1) {
+    return absl::InternalError("AES-256-GCM decryption setup failed");
+  }
+  // The tag is checked here; until it passes, nothing decrypted above may be used.
+  if (EVP_DecryptFinal_ex(ctx.get(), MutableBytes(plaintext) + length, &final_length) != 1) {
+    OPENSSL_cleanse(plaintext.data(), plaintext.size());
+    return absl::DataLossError(
+        "sealed data does not authenticate (changed, or sealed under another key or context)");
+  }
+  return plaintext;
+}
+
 }  // namespace kura

@@ -56,6 +56,21 @@ absl::StatusOr<std::string> Base64UrlDecode(absl::string_view text);
 // Lowercase or uppercase hex to bytes. InvalidArgument on odd length or a non-hex character.
 absl::StatusOr<std::string> HexDecode(absl::string_view hex);
 
+// AES-256-GCM with a fresh random 96-bit nonce per call. Returns nonce (12 bytes) ‖ ciphertext ‖
+// tag (16 bytes). `aad` is authenticated but not encrypted: AesGcmOpen must be given the same.
+// InvalidArgument when `key` is not 32 bytes. Thread-safe.
+inline constexpr size_t kAesGcmKeySize = 32;
+inline constexpr size_t kAesGcmNonceSize = 12;
+inline constexpr size_t kAesGcmTagSize = 16;
+absl::StatusOr<std::string> AesGcmSeal(absl::string_view key, absl::string_view plaintext,
+                                       absl::string_view aad);
+
+// The plaintext of what AesGcmSeal returned under the same `key` and `aad`. InvalidArgument when
+// `key` is not 32 bytes; DataLoss when `sealed` is too short, was changed, or was sealed under
+// another key or `aad` (GCM cannot tell these apart). Thread-safe.
+absl::StatusOr<std::string> AesGcmOpen(absl::string_view key, absl::string_view sealed,
+                                       absl::string_view aad);
+
 // An Ed25519 key pair as raw 32-byte strings (RFC 8032 encodings).
 struct Ed25519KeyPair {
   std::string private_key;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "common/child_process.h"
 #include "common/crypto.h"
@@ -156,6 +157,57 @@ TEST(CryptoTest, ConstantTimeEquals) {
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
   EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
+TEST(CryptoTest, AesGcmRoundTripsWithAFreshNonceEachTime) {
+  const std::string key(32, 'k');
+  KURA_ASSERT_OK_AND_ASSIGN(std::string first, AesGcmSeal(key, "totp secret", "alice"));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string second, AesGcmSeal(key, "totp secret", "alice"));
+  EXPECT_EQ(first.size(), kAesGcmNonceSize + 11 + kAesGcmTagSize);
+  EXPECT_NE(first, second);
+  EXPECT_EQ(first.find("totp secret"), std::string::npos);
+  for (const std::string& sealed : {first, second}) {
+    KURA_ASSERT_OK_AND_ASSIGN(std::string opened, AesGcmOpen(key, sealed, "alice"));
+    EXPECT_EQ(opened, "totp secret");
+  }
+  KURA_ASSERT_OK_AND_ASSIGN(std::string empty, AesGcmSeal(key, "", ""));
+  KURA_ASSERT_OK_AND_ASSIGN(std::string opened_empty, AesGcmOpen(key, empty, ""));
+  EXPECT_EQ(opened_empty, "");
+}
+
+TEST(CryptoTest, AesGcmRefusesWhatItDidNotSeal) {
+  const std::string key(32, 'k');
+  KURA_ASSERT_OK_AND_ASSIGN(std::string sealed, AesGcmSeal(key, "totp secret", "alice"));
+  struct Case {
+    const char* what;
+    std::string key;
+    std::string sealed;
+    std::string aad;
+    absl::StatusCode code;
+  };
+  std::string flipped_body = sealed;
+  flipped_body[kAesGcmNonceSize] ^= 0x01;
+  std::string flipped_tag = sealed;
+  flipped_tag.back() ^= 0x80;
+  std::string flipped_nonce = sealed;
+  flipped_nonce[0] ^= 0x01;
+  const std::vector<Case> cases = {
+      {"tampered ciphertext", key, flipped_body, "alice", absl::StatusCode::kDataLoss},
+      {"tampered tag", key, flipped_tag, "alice", absl::StatusCode::kDataLoss},
+      {"tampered nonce", key, flipped_nonce, "alice", absl::StatusCode::kDataLoss},
+      {"wrong associated data", key, sealed, "bob", absl::StatusCode::kDataLoss},
+      {"wrong key", std::string(32, 'x'), sealed, "alice", absl::StatusCode::kDataLoss},
+      {"truncated", key, sealed.substr(0, sealed.size() - 1), "alice", absl::StatusCode::kDataLoss},
+      {"shorter than nonce and tag", key, sealed.substr(0, 27), "alice",
+       absl::StatusCode::kDataLoss},
+      {"empty", key, "", "alice", absl::StatusCode::kDataLoss},
+      {"short key", std::string(16, 'k'), sealed, "alice", absl::StatusCode::kInvalidArgument},
+  };
+  for (const Case& c : cases) {
+    EXPECT_THAT(AesGcmOpen(c.key, c.sealed, c.aad), StatusIs(c.code)) << c.what;
+  }
+  EXPECT_THAT(AesGcmSeal(std::string(31, 'k'), "x", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(CryptoTest, Base32MatchesRfc4648) {
