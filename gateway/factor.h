@@ -7,8 +7,11 @@
 //                           within 60 s, each nonce accepted once.
 //
 // A factor only says yes or no and consumes what it accepted; counting failures, backing off
-// and locking are the Authenticator's (login.h, login_guard.h). Implementations are
-// thread-safe (their state is in the store, which is).
+// and locking are the Authenticator's (login.h, login_guard.h), and so is what the caller is
+// told: a factor's reasons are precise (no such user, wrong code, replay) and go to the audit
+// log only. For a name that is no user a factor does the work it does for a user (TotpFactor
+// computes and compares codes against a stand-in secret), so time does not tell them apart.
+// Implementations are thread-safe (their state is in the store, which is).
 
 #include <string>
 
@@ -33,7 +36,9 @@ class SecondFactor {
   // "totp" or "vdi-broker": what a login request names.
   virtual absl::string_view Name() const = 0;
   // OK when `proof` proves the challenge, after recording its use so it can never be
-  // presented again. Unauthenticated with the reason otherwise.
+  // presented again. Unauthenticated with the precise reason, or AlreadyExists when the proof
+  // was already used (a replay); any other error (Internal: the store, or the key sealing TOTP
+  // secrets) is a failure of the gateway.
   virtual absl::Status Verify(const FactorChallenge& challenge, absl::string_view proof) = 0;
 };
 

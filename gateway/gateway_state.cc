@@ -57,8 +57,10 @@ absl::StatusOr<std::unique_ptr<GatewayState>> GatewayState::Open(GatewayOptions 
   } else if (!absl::IsNotFound(broker_hex.status())) {
     return broker_hex.status();
   }
+  // The store seals and opens TOTP secrets itself (sqlite_store.h) under pki/secrets.key, and
+  // seals any it still holds in plaintext now.
   KURA_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
-                        SqliteStore::Open(StorePath(options.state_dir)));
+                        SqliteStore::Open(StorePath(options.state_dir), SecretsKeyPath(pki)));
   std::unique_ptr<GatewayState> state(
       new GatewayState(std::move(options), std::move(store), std::move(identity)));
   if (!broker_key.empty()) {
@@ -104,8 +106,12 @@ Resources FromProto(const kura::v1::Resources& proto) {
   resources.memory_bytes = static_cast<int64_t>(proto.memory_bytes());
   // Sorted, so that equal requests give equal records.
   std::map<std::string, uint32_t> devices(proto.devices().begin(), proto.devices().end());
+  // Each device gets an id of its own ("nvidia.com/gpu/0", ...): the scheduler tells taken
+  // devices from free ones by id, so equal ids would make one taken GPU take them all.
   for (const auto& [kind, count] : devices) {
-    for (uint32_t i = 0; i < count; ++i) resources.devices.push_back({kind, "", ""});
+    for (uint32_t i = 0; i < count; ++i) {
+      resources.devices.push_back({kind, "", absl::StrCat(kind, "/", i)});
+    }
   }
   return resources;
 }

@@ -18,6 +18,12 @@ AuditEntry LoginEvent(const LoginRequest& request, absl::string_view outcome,
                     details.dump()};
 }
 
+// The one message for every refusal of the user or the factor.
+absl::Status Refused(const LoginRequest& request) {
+  return absl::UnauthenticatedError(request.factor == "vdi-broker" ? kBrokerLoginRefused
+                                                                   : kTotpLoginRefused);
+}
+
 }  // namespace
 
 void Authenticator::AddFactor(std::unique_ptr<SecondFactor> factor) {
@@ -25,17 +31,23 @@ void Authenticator::AddFactor(std::unique_ptr<SecondFactor> factor) {
 }
 
 absl::Status Authenticator::Refuse(const LoginRequest& request, absl::Time now,
-                                   absl::Status status) {
+                                   absl::string_view cause, const absl::Status& precise,
+                                   absl::Status told) {
+  if (absl::IsInternal(told)) {
+    KURA_LOG(Error) << "login of '" << request.user << "': " << precise;
+  }
   absl::Status audited =
       store_
-          .AppendAuditEvent(
-              LoginEvent(request, "denied", {{"reason", std::string(status.message())}}), now)
+          .AppendAuditEvent(LoginEvent(request, "denied",
+                                       {{"cause", std::string(cause)},
+                                        {"reason", std::string(precise.message())}}),
+                            now)
           .status();
   // The refusal stands either way; a store that cannot audit is an operator's problem.
   if (!audited.ok()) {
     KURA_LOG(Error) << "audit of a refused login failed: " << audited;
   }
-  return status;
+  return told;
 }
 
 absl::Status Authenticator::CheckTerminal(const PeerIdentity& terminal) {
@@ -62,39 +74,80 @@ absl::Status Authenticator::CheckTerminal(const PeerIdentity& terminal) {
   return absl::OkStatus();
 }
 
-absl::Status Authenticator::VerifyFactor(const LoginRequest& request, absl::Time now) {
+SecondFactor* Authenticator::FindFactor(absl::string_view name) const {
   for (const auto& factor : factors_) {
-    if (factor->Name() != request.factor) continue;
-    absl::Status verified = factor->Verify({request.user, request.terminal.id, now}, request.proof);
-    if (!absl::IsUnauthenticated(verified)) return verified;
-    KURA_ASSIGN_OR_RETURN(UserRecord user,
-                          store_.RecordFactorFailure(request.user, now, policy_.lock_after));
-    if (user.locked) {
-      return absl::UnauthenticatedError(
-          absl::StrCat(verified.message(), "; account '", user.name, "' is now locked after ",
-                       user.failed_attempts, " failed attempts, an operator must unlock it"));
-    }
-    return absl::UnauthenticatedError(absl::StrCat(verified.message(), " (",
-                                                   policy_.lock_after - user.failed_attempts,
-                                                   " attempts left before the account locks)"));
+    if (factor->Name() == name) return factor.get();
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown second factor '", request.factor, "' (use totp or vdi-broker)"));
+  return nullptr;
+}
+
+absl::StatusOr<LoginThrottle> Authenticator::ThrottleOf(const LoginRequest& request,
+                                                        const absl::StatusOr<UserRecord>& user) {
+  if (user.ok()) return user->throttle();
+  if (!absl::IsNotFound(user.status())) return user.status();
+  return store_.GetUnknownNameThrottle(request.user);
+}
+
+absl::StatusOr<LoginThrottle> Authenticator::CountFailure(const LoginRequest& request, bool known,
+                                                          absl::Time now) {
+  // One write either way, so the time taken does not tell a user from a name that is none.
+  if (!known) {
+    return store_.RecordUnknownNameFailure(request.user, now, policy_.lock_after,
+                                           policy_.unknown_names_kept);
+  }
+  KURA_ASSIGN_OR_RETURN(UserRecord user,
+                        store_.RecordFactorFailure(request.user, now, policy_.lock_after));
+  return user.throttle();
 }
 
 absl::StatusOr<IssuedSession> Authenticator::Login(const LoginRequest& request, absl::Time now) {
   absl::Status terminal = CheckTerminal(request.terminal);
-  if (!terminal.ok()) return Refuse(request, now, terminal);
-  absl::StatusOr<UserRecord> user = store_.GetUser(request.user);
-  if (absl::IsNotFound(user.status())) {
-    return Refuse(request, now,
-                  absl::UnauthenticatedError(absl::StrCat("no user '", request.user, "'")));
+  if (!terminal.ok()) {
+    return Refuse(request, now, absl::IsUnauthenticated(terminal) ? "terminal" : "internal",
+                  terminal, terminal);
   }
-  KURA_RETURN_IF_ERROR(user.status());
-  absl::Status allowed = CheckLoginAllowed(*user, now, policy_);
-  if (!allowed.ok()) return Refuse(request, now, allowed);
-  absl::Status factor = VerifyFactor(request, now);
-  if (!factor.ok()) return Refuse(request, now, factor);
+  SecondFactor* factor = FindFactor(request.factor);
+  if (factor == nullptr) {
+    absl::Status unknown = absl::InvalidArgumentError(
+        absl::StrCat("unknown second factor '", request.factor, "' (use totp or vdi-broker)"));
+    return Refuse(request, now, "factor", unknown, unknown);
+  }
+  absl::StatusOr<UserRecord> user = store_.GetUser(request.user);
+  const bool known = user.ok();
+  absl::StatusOr<LoginThrottle> throttle = ThrottleOf(request, user);
+  if (!throttle.ok()) return Refuse(request, now, "internal", throttle.status(), throttle.status());
+  // The guard's messages name neither the user nor the count; only the audit adds who.
+  absl::Status allowed = CheckLoginAllowed(*throttle, now, policy_);
+  absl::Status precise_allowed =
+      known ? allowed : Annotate(allowed, absl::StrCat("no user '", request.user, "'"));
+  if (absl::IsResourceExhausted(allowed)) {
+    // Told as it is: names that are no user back off alike, so the wait tells nothing.
+    return Refuse(request, now, "backing_off", precise_allowed, allowed);
+  }
+  if (!allowed.ok()) {
+    // "Locked" is not told: anyone can lock a name by failing five times, and a name that is
+    // no user locks too, so saying it would tell nothing true and invite probing.
+    return Refuse(request, now, "locked", precise_allowed, Refused(request));
+  }
+
+  absl::Status verified = factor->Verify({request.user, request.terminal.id, now}, request.proof);
+  const bool refused = absl::IsUnauthenticated(verified) || absl::IsAlreadyExists(verified);
+  if (!verified.ok() && !refused) return Refuse(request, now, "internal", verified, verified);
+  if (!known || refused) {
+    // A broker may vouch for a name that is no user: refused like any other unknown name.
+    std::string precise =
+        known ? std::string(verified.message()) : absl::StrCat("no user '", request.user, "'");
+    absl::StatusOr<LoginThrottle> counted = CountFailure(request, known, now);
+    if (!counted.ok()) return Refuse(request, now, "internal", counted.status(), counted.status());
+    if (counted->locked) {
+      absl::StrAppend(&precise, "; now locked after ", counted->failed_attempts,
+                      " failed attempts");
+    }
+    absl::string_view cause = !known                            ? "unknown_user"
+                              : absl::IsAlreadyExists(verified) ? "replayed"
+                                                                : "wrong_factor";
+    return Refuse(request, now, cause, absl::UnauthenticatedError(precise), Refused(request));
+  }
 
   KURA_RETURN_IF_ERROR(store_.RecordFactorSuccess(request.user));
   KURA_ASSIGN_OR_RETURN(IssuedSession session,

@@ -1,6 +1,6 @@
 #include "gateway/login_guard.h"
 
-#include <cmath>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
@@ -13,18 +13,19 @@ absl::Duration LoginBackoff(int failures, const LoginGuardPolicy& policy) {
   return std::min(delay, policy.max_delay);
 }
 
-absl::Status CheckLoginAllowed(const UserRecord& user, absl::Time now,
+absl::Status CheckLoginAllowed(const LoginThrottle& throttle, absl::Time now,
                                const LoginGuardPolicy& policy) {
-  if (user.locked) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "account '", user.name, "' is locked after ", user.failed_attempts,
-        " failed attempts; an operator must unlock it (kura-admin users unlock ", user.name, ")"));
+  if (throttle.locked) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("locked after ", throttle.failed_attempts, " failed attempts"));
   }
-  if (user.failed_attempts == 0 || !user.last_failure.has_value()) return absl::OkStatus();
-  absl::Time next_try = *user.last_failure + LoginBackoff(user.failed_attempts, policy);
+  if (throttle.failed_attempts == 0 || !throttle.last_failure.has_value()) {
+    return absl::OkStatus();
+  }
+  absl::Time next_try = *throttle.last_failure + LoginBackoff(throttle.failed_attempts, policy);
   if (now < next_try) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("too many failed attempts for '", user.name, "'; try again in ",
+        absl::StrCat("too many failed logins; try again in ",
                      absl::FormatDuration(absl::Ceil(next_try - now, absl::Seconds(1)))));
   }
   return absl::OkStatus();

@@ -17,10 +17,20 @@ enum class Role { kResearcher, kReviewer, kOperator };
 absl::string_view RoleName(Role role);
 absl::StatusOr<Role> ParseRole(absl::string_view text);
 
+// What the login guard (login_guard.h) counts, for a user or for a name that is no user.
+struct LoginThrottle {
+  bool locked = false;
+  int failed_attempts = 0;                   // consecutive failed logins
+  std::optional<absl::Time> last_failure{};  // time of the latest of them
+};
+
 struct UserRecord {
   std::string name{};
   std::vector<Role> roles{};
-  std::string totp_secret{};  // raw bytes (20 for SHA-1); empty when the user has no TOTP factor
+  // Raw bytes (20 for SHA-1); empty for no TOTP factor. Only CreateUser reads it (and stores
+  // it sealed); GetUser and ListUsers leave it empty: the secret is opened only at login,
+  // through Store::GetTotpSecret.
+  std::string totp_secret{};
   bool locked = false;
   int failed_attempts = 0;                   // consecutive failed second factors
   std::optional<absl::Time> last_failure{};  // time of the latest of them
@@ -28,6 +38,7 @@ struct UserRecord {
   absl::Time created{};
 
   bool HasRole(Role role) const;
+  LoginThrottle throttle() const { return {locked, failed_attempts, last_failure}; }
 };
 
 struct ProjectRecord {

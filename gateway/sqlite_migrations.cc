@@ -248,11 +248,28 @@ CREATE TABLE export_comments (
 ) STRICT;
 )sql";
 
+// Failed logins under names that are no user, throttled like users' (login_guard.h) so that
+// backoff and lockout do not tell the two apart. Keyed by the name's SHA-256, so a row has a
+// fixed size whatever name was typed; the store keeps a bounded number of rows.
+//
+// users.totp_secret_hex keeps its name: since version 4 it holds "v1:" + hex(AES-256-GCM
+// sealed secret) (totp.h). SQL cannot encrypt, so rows still in plaintext hex are sealed by
+// SqliteStore::Open, not here.
+constexpr char kVersion4[] = R"sql(
+CREATE TABLE unknown_login_names (
+  name_sha256 TEXT PRIMARY KEY,
+  failed_attempts INTEGER NOT NULL CHECK (failed_attempts > 0),
+  last_failure_us INTEGER NOT NULL,
+  locked INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1))
+) STRICT;
+CREATE INDEX unknown_login_names_by_age ON unknown_login_names(locked, last_failure_us);
+)sql";
+
 }  // namespace
 
 const std::vector<std::string>& Migrations() {
   static const std::vector<std::string>* migrations =
-      new std::vector<std::string>{kVersion1, kVersion2, kVersion3};
+      new std::vector<std::string>{kVersion1, kVersion2, kVersion3, kVersion4};
   return *migrations;
 }
 

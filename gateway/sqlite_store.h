@@ -19,12 +19,36 @@
 namespace kura::gateway {
 
 // The schema version this build writes; a file with a higher one is refused.
-inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr int kStoreSchemaVersion = 4;
 
+// DIR/secrets.key in a PKI directory: the 32-byte key (64 hex digits, mode 0600) under which
+// the store seals TOTP secrets (totp.h).
+std::string SecretsKeyPath(const std::string& pki_dir);
+
+// The secrets key at `path`. When the file is missing and `create` is set, makes one from the
+// CSPRNG (O_EXCL, mode 0600, its directory 0700) and returns it; NotFound when missing
+// otherwise. FailedPrecondition when the file does not hold 64 hex digits.
+absl::StatusOr<std::string> LoadSecretsKey(const std::string& path, bool create);
+
+// The store seals TOTP secrets itself, rather than leaving it to its callers: CreateUser is the
+// one place a secret is written and GetTotpSecret the one place it is read, whoever adds the
+// user (kura-admin, tests), and converting plaintext rows of an older store belongs with the
+// other upgrades done on Open. Nothing else in the gateway ever holds the key or a sealed
+// secret; GetUser does not return secrets at all.
+//
+// The key is loaded when first needed and created only while no sealed secret exists (so a
+// lost key is never silently replaced by a new one). A missing or wrong key fails the calls that
+// need it (Internal, saying which file) and nothing else.
 class SqliteStore final : public Store {
  public:
-  // Opens or creates the store at `path` and applies pending migrations.
+  // Opens or creates the store at `path`, applies pending migrations, then seals any TOTP secret
+  // still stored in plaintext under the key at `secrets_key_path` (logged; a failure to do so is
+  // logged and leaves those users unable to log in, never falling back to plaintext).
   // FailedPrecondition when the file was written by a newer kura.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                           const std::string& secrets_key_path);
+  // As above, with the key at <directory of path>/pki/secrets.key: the layout of a state
+  // directory, where store.sqlite lies beside pki/.
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
 
   // The schema version of the opened file (after migrations).
@@ -38,6 +62,10 @@ class SqliteStore final : public Store {
   absl::Status RecordFactorSuccess(absl::string_view name) override;
   absl::Status SetUserLocked(absl::string_view name, bool locked) override;
   absl::Status ConsumeTotpStep(absl::string_view name, int64_t step) override;
+  absl::StatusOr<std::string> GetTotpSecret(absl::string_view name) override;
+  absl::StatusOr<LoginThrottle> GetUnknownNameThrottle(absl::string_view name) override;
+  absl::StatusOr<LoginThrottle> RecordUnknownNameFailure(absl::string_view name, absl::Time now,
+                                                         int lock_after, int capacity) override;
 
   absl::Status CreateProject(const ProjectRecord& project) override;
   absl::StatusOr<ProjectRecord> GetProject(absl::string_view name) override;
@@ -101,16 +129,27 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<AuditEvent>> ListAuditEvents() override;
 
  private:
-  explicit SqliteStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  SqliteStore(std::unique_ptr<SqliteDb> db, std::string secrets_key_path)
+      : secrets_key_path_(std::move(secrets_key_path)), db_(std::move(db)) {}
   absl::Status Migrate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Seals every TOTP secret still in plaintext; returns how many.
+  absl::StatusOr<int> SealPlaintextSecrets() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The secrets key, loaded once; created only when `for_sealing` and no sealed secret exists.
+  absl::StatusOr<std::string> SecretsKey(bool for_sealing) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::string> SealedSecret(absl::string_view user, absl::string_view secret)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::string> OpenedSecret(absl::string_view user, absl::string_view stored)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<UserRecord> GetUserLocked(absl::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RequireRow(absl::string_view table, absl::string_view key_column,
                           absl::string_view what, absl::string_view key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const std::string secrets_key_path_;
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  std::string secrets_key_ ABSL_GUARDED_BY(mu_);  // empty until loaded
 };
 
 }  // namespace kura::gateway

@@ -39,6 +39,19 @@ class Store {
   // Accepts TOTP step `step` for `name` only if it is later than the last accepted one, and
   // remembers it. AlreadyExists when the step (or a later one) was already used.
   virtual absl::Status ConsumeTotpStep(absl::string_view name, int64_t step) = 0;
+  // The TOTP secret of `name` (raw bytes; empty when none is enrolled), opened from its sealed
+  // form. NotFound for an unknown user, after the same work as for a known one. Internal when
+  // the secrets key is missing or does not open the stored secret (never a plaintext fallback).
+  virtual absl::StatusOr<std::string> GetTotpSecret(absl::string_view name) = 0;
+  // The login throttle of a name that is no user (all zero when it never failed), so that
+  // backoff and lockout treat unknown names as users (login.h).
+  virtual absl::StatusOr<LoginThrottle> GetUnknownNameThrottle(absl::string_view name) = 0;
+  // Counts one failed login under the unknown name `name` at `now`, locking it at
+  // `lock_after`; returns the throttle as updated. At most `capacity` names are kept: beyond
+  // that the least recently failed ones are forgotten, unlocked names before locked ones.
+  virtual absl::StatusOr<LoginThrottle> RecordUnknownNameFailure(absl::string_view name,
+                                                                 absl::Time now, int lock_after,
+                                                                 int capacity) = 0;
 
   // ---- projects ----
   virtual absl::Status CreateProject(const ProjectRecord& project) = 0;

@@ -1,5 +1,6 @@
 #include "gateway/totp.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/status.h"
@@ -59,6 +60,26 @@ absl::StatusOr<int64_t> FindTotpStep(absl::string_view secret, absl::string_view
 }
 
 absl::StatusOr<std::string> NewTotpSecret() { return RandomBytes(20); }
+
+absl::StatusOr<std::string> SealTotpSecret(absl::string_view key, absl::string_view user,
+                                           absl::string_view secret) {
+  KURA_ASSIGN_OR_RETURN(std::string sealed, AesGcmSeal(key, secret, user));
+  return absl::StrCat(kSealedTotpSecretPrefix, HexEncode(sealed));
+}
+
+absl::StatusOr<std::string> OpenTotpSecret(absl::string_view key, absl::string_view user,
+                                           absl::string_view stored) {
+  if (!IsSealedTotpSecret(stored)) {
+    return absl::DataLossError("the stored TOTP secret is not sealed");
+  }
+  absl::StatusOr<std::string> sealed = HexDecode(stored.substr(kSealedTotpSecretPrefix.size()));
+  if (!sealed.ok()) return absl::DataLossError("the stored TOTP secret is not hex after v1:");
+  return AesGcmOpen(key, *sealed, user);
+}
+
+bool IsSealedTotpSecret(absl::string_view stored) {
+  return absl::StartsWith(stored, kSealedTotpSecretPrefix);
+}
 
 std::string TotpProvisioningUri(absl::string_view issuer, absl::string_view user,
                                 absl::string_view secret, const TotpParameters& params) {

@@ -36,6 +36,19 @@ absl::StatusOr<int64_t> FindTotpStep(absl::string_view secret, absl::string_view
 // A fresh 160-bit secret (RFC 4226's recommended length for SHA-1).
 absl::StatusOr<std::string> NewTotpSecret();
 
+// TOTP secrets at rest: "v1:" + hex(nonce ‖ AES-256-GCM ciphertext ‖ tag) under the 32-byte
+// secrets key (DIR/pki/secrets.key), with the user's name as associated data, so a sealed
+// secret copied to another user's row does not open.
+inline constexpr absl::string_view kSealedTotpSecretPrefix = "v1:";
+absl::StatusOr<std::string> SealTotpSecret(absl::string_view key, absl::string_view user,
+                                           absl::string_view secret);
+// The raw secret. DataLoss when `stored` is not in the sealed form (plaintext is never
+// accepted) or does not open under `key` for `user`; InvalidArgument for a malformed key.
+absl::StatusOr<std::string> OpenTotpSecret(absl::string_view key, absl::string_view user,
+                                           absl::string_view stored);
+// Whether `stored` has the sealed form (it may still fail to open).
+bool IsSealedTotpSecret(absl::string_view stored);
+
 // otpauth://totp/<issuer>:<user>?secret=<base32>&issuer=<issuer>&algorithm=SHA1&digits=6&period=30
 // as authenticator apps read it (user and issuer must be URI-safe ids).
 std::string TotpProvisioningUri(absl::string_view issuer, absl::string_view user,

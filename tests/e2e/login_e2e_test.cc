@@ -3,9 +3,12 @@
 
 #include <grpcpp/create_channel.h>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "gateway/broker_assertion.h"
+#include "gateway/login.h"
 #include "gateway/pki_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -45,6 +48,18 @@ class LoginTest : public ::testing::Test {
   }
   void Start(const std::vector<std::string>& flags = {"--login-backoff-ms", "10"}) {
     ASSERT_TRUE(stack_.StartGateway(flags).ok());
+  }
+
+  // The `cause` of the latest login event in the audit log.
+  std::string LastLoginCause() {
+    absl::StatusOr<std::vector<gateway::AuditEvent>> events = stack_.store().ListAuditEvents();
+    EXPECT_TRUE(events.ok()) << events.status();
+    if (!events.ok()) return "";
+    for (auto it = events->rbegin(); it != events->rend(); ++it) {
+      if (it->entry.action != "login") continue;
+      return nlohmann::json::parse(it->entry.details_json).value("cause", "");
+    }
+    return "";
   }
 
   Stack stack_;
@@ -154,12 +169,37 @@ TEST_F(LoginTest, FiveFailuresLockTheAccountUntilAnOperatorUnlocks) {
     ++failures;
   }
   ASSERT_EQ(failures, 5);
-  // Now even the right code is refused: the account is locked.
+  // Now even the right code is refused: the account is locked. The caller is told what a wrong
+  // code is told (saying "locked" would tell that the name exists); the audit log says why.
   grpc::Status locked = LoginWithCode(stack_, terminal_, "alice", stack_.FreshTotp("alice"));
-  EXPECT_EQ(locked.error_code(), grpc::StatusCode::PERMISSION_DENIED) << locked.error_message();
-  EXPECT_THAT(locked.error_message(), HasSubstr("locked"));
+  EXPECT_EQ(locked.error_code(), grpc::StatusCode::UNAUTHENTICATED) << locked.error_message();
+  EXPECT_EQ(locked.error_message(), gateway::kTotpLoginRefused);
+  EXPECT_EQ(LastLoginCause(), "locked");
   ASSERT_TRUE(stack_.store().SetUserLocked("alice", false).ok());
   EXPECT_TRUE(stack_.Login(terminal_, "alice").ok());
+}
+
+TEST_F(LoginTest, AnUnknownUserIsToldWhatAWrongCodeIsTold) {
+  Start();
+  const std::string right = stack_.FreshTotp("alice");
+  const std::string wrong = right == "000000" ? "111111" : "000000";
+  grpc::Status wrong_code = LoginWithCode(stack_, terminal_, "alice", wrong);
+  const std::string wrong_code_cause = LastLoginCause();
+  grpc::Status unknown = LoginWithCode(stack_, terminal_, "mallory", right);
+  const std::string unknown_cause = LastLoginCause();
+  EXPECT_EQ(wrong_code.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(unknown.error_code(), wrong_code.error_code());
+  EXPECT_EQ(unknown.error_message(), wrong_code.error_message());
+  EXPECT_EQ(unknown.error_message(), gateway::kTotpLoginRefused);
+  EXPECT_EQ(wrong_code_cause, "wrong_factor");
+  EXPECT_EQ(unknown_cause, "unknown_user");
+  // An unknown name backs off like a user who failed once.
+  stack_.StopGateway();
+  Start({"--login-backoff-ms", "60000"});
+  EXPECT_EQ(LoginWithCode(stack_, terminal_, "eve", wrong).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  grpc::Status hurried = LoginWithCode(stack_, terminal_, "eve", right);
+  EXPECT_EQ(hurried.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << hurried.error_message();
 }
 
 TEST_F(LoginTest, TokenFromAnotherTerminalIsRefused) {
@@ -254,13 +294,13 @@ class BrokerLoginTest : public LoginTest {
   }
 
   kura::v1::LoginRequest Assertion(const std::string& private_key, absl::Time issued,
-                                   const std::string& nonce) {
-    gateway::BrokerAssertion assertion{"alice", "vdi-01", absl::ToUnixSeconds(issued), nonce, ""};
+                                   const std::string& nonce, const std::string& user = "alice") {
+    gateway::BrokerAssertion assertion{user, "vdi-01", absl::ToUnixSeconds(issued), nonce, ""};
     absl::StatusOr<gateway::BrokerAssertion> signed_assertion =
         gateway::SignBrokerAssertion(assertion, private_key);
     EXPECT_TRUE(signed_assertion.ok());
     kura::v1::LoginRequest request;
-    request.set_user("alice");
+    request.set_user(user);
     kura::v1::BrokerAssertion* wire = request.mutable_broker_assertion();
     wire->set_user(signed_assertion->user);
     wire->set_terminal_id(signed_assertion->terminal_id);
@@ -297,6 +337,23 @@ TEST_F(BrokerLoginTest, FreshAssertionLogsInOnceAndItsReplayIsRefused) {
   ASSERT_TRUE(first.ok()) << first.error_message();
   grpc::Status replay = SendPatiently(request);
   EXPECT_EQ(replay.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(replay.error_message(), gateway::kBrokerLoginRefused);
+  EXPECT_EQ(LastLoginCause(), "replayed");
+}
+
+TEST_F(BrokerLoginTest, AnAssertionForANameThatIsNoUserIsToldLikeAForgery) {
+  absl::StatusOr<Ed25519KeyPair> forger = Ed25519GenerateKeyPair();
+  ASSERT_TRUE(forger.ok());
+  grpc::Status unknown =
+      SendPatiently(Assertion(broker_.private_key, absl::Now(), "nonce-nobody-00000001", "nobody"));
+  EXPECT_EQ(LastLoginCause(), "unknown_user");
+  grpc::Status forged =
+      SendPatiently(Assertion(forger->private_key, absl::Now(), "nonce-forged-000000002"));
+  EXPECT_EQ(LastLoginCause(), "wrong_factor");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(unknown.error_code(), forged.error_code());
+  EXPECT_EQ(unknown.error_message(), forged.error_message());
+  EXPECT_EQ(unknown.error_message(), gateway::kBrokerLoginRefused);
 }
 
 TEST_F(BrokerLoginTest, ForgedAndStaleAssertionsAreRefused) {

@@ -125,10 +125,10 @@ TEST_F(FactorTest, TotpCodeWorksOnceAndSurvivesRestart) {
   FactorChallenge now{"alice", "vdi-01", TestNow()};
   EXPECT_THAT(totp.Verify(now, Code(TestNow())), IsOk());
   EXPECT_THAT(totp.Verify(now, Code(TestNow())),
-              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("already used")));
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already used")));
   // The previous step's code is still inside the window but older than the one used.
   EXPECT_THAT(totp.Verify(now, Code(TestNow() - absl::Seconds(30))),
-              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("already used")));
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already used")));
   EXPECT_THAT(totp.Verify(now, "000000"), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(totp.Verify({"bob", "vdi-01", TestNow()}, Code(TestNow())),
               StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("no user 'bob'")));
@@ -137,7 +137,7 @@ TEST_F(FactorTest, TotpCodeWorksOnceAndSurvivesRestart) {
   auto reopened = SqliteStore::Open(dir_.File("kura.db"));
   ASSERT_THAT(reopened, IsOk());
   TotpFactor after(**reopened);
-  EXPECT_THAT(after.Verify(now, Code(TestNow())), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(after.Verify(now, Code(TestNow())), StatusIs(absl::StatusCode::kAlreadyExists));
   FactorChallenge next{"alice", "vdi-01", TestNow() + absl::Seconds(30)};
   EXPECT_THAT(after.Verify(next, Code(next.now)), IsOk());
 }
@@ -155,10 +155,11 @@ TEST_F(FactorTest, BrokerAssertionCases) {
     const char* name;
     std::string proof;
     const char* error;  // nullptr: accepted
+    absl::StatusCode code = absl::StatusCode::kUnauthenticated;
   };
   const Case cases[] = {
       {"valid", valid, nullptr},
-      {"replayed", valid, "already used"},
+      {"replayed", valid, "already used", absl::StatusCode::kAlreadyExists},
       {"forged key",
        Assertion("alice", "vdi-01", TestNow(), "nonce-000000000002", forger->private_key),
        "not signed by the registered VDI broker"},
@@ -190,8 +191,7 @@ TEST_F(FactorTest, BrokerAssertionCases) {
     if (c.error == nullptr) {
       EXPECT_THAT(status, IsOk()) << c.name;
     } else {
-      EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr(c.error)))
-          << c.name;
+      EXPECT_THAT(status, StatusIs(c.code, HasSubstr(c.error))) << c.name;
     }
   }
 }

@@ -82,7 +82,9 @@ TEST_F(StoreTest, RestartKeepsEverything) {
   Populate();
   Reopen();
   KURA_ASSERT_OK_AND_ASSIGN(UserRecord alice, store_->GetUser("alice"));
-  EXPECT_EQ(alice.totp_secret, "secret-bytes");
+  EXPECT_EQ(alice.totp_secret, "");  // only GetTotpSecret opens it
+  EXPECT_THAT(store_->GetTotpSecret("alice"), IsOkAndHolds(std::string("secret-bytes")));
+  EXPECT_THAT(store_->GetTotpSecret("root"), IsOkAndHolds(std::string()));
   EXPECT_THAT(alice.roles, ElementsAre(Role::kResearcher));
   EXPECT_EQ(alice.created, TestNow());
   KURA_ASSERT_OK_AND_ASSIGN(UserRecord root, store_->GetUser("root"));
