@@ -16,7 +16,7 @@ constexpr char kUsage[] =
     "                                    log in from this terminal (asks for the code)\n"
     "  logout                            end the session\n"
     "  projects                          your projects and the schemas granted now\n"
-    "  workspace open PROJECT [--cpus N] [--memory GIB] [--schema NAME]...\n"
+    "  workspace open PROJECT [--cpus N] [--memory GIB] [--gpus N] [--device KIND=N]... [--schema NAME]...\n"
     "  workspace list [PROJECT]\n"
     "  workspace close [ID]\n"
     "  shell [--workspace ID] [-- CMD...]  an interactive shell in the workspace\n"

@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "cli/cli.h"
 #include "cli/command_support.h"
@@ -34,11 +36,16 @@ nlohmann::json WorkspaceJson(const kura::v1::Workspace& workspace) {
   for (const auto& schema : workspace.schemas()) {
     schemas.push_back({{"name", schema.name()}, {"data_class", schema.data_class()}});
   }
-  return {{"id", workspace.id()},         {"project", workspace.project()},
-          {"node", workspace.node()},     {"state", workspace.state()},
+  return {{"id", workspace.id()},
+          {"project", workspace.project()},
+          {"node", workspace.node()},
+          {"state", workspace.state()},
           {"cpus", workspace.resources().cpus()},
           {"memory_bytes", workspace.resources().memory_bytes()},
-          {"schemas", schemas},           {"created_unix", workspace.created_unix()}};
+          {"devices", std::map<std::string, uint32_t>(workspace.resources().devices().begin(),
+                                                      workspace.resources().devices().end())},
+          {"schemas", schemas},
+          {"created_unix", workspace.created_unix()}};
 }
 
 std::string AskForCode(const std::string& user) {
@@ -63,6 +70,19 @@ int WorkspaceOpen(const Invocation& invocation, std::vector<std::string> args) {
     }
     request.mutable_resources()->set_memory_bytes(static_cast<uint64_t>(gib * (1ull << 30)));
   }
+  // Accelerators by kind: --gpus N is --device nvidia.com/gpu=N.
+  std::vector<std::string> devices = TakeRepeatedOption(args, "--device");
+  if (std::optional<std::string> gpus = TakeOption(args, "--gpus"); gpus.has_value()) {
+    devices.push_back("nvidia.com/gpu=" + *gpus);
+  }
+  for (const std::string& device : devices) {
+    std::pair<std::string, std::string> kind_count = absl::StrSplit(device, '=');
+    uint32_t count = 0;
+    if (kind_count.first.empty() || !absl::SimpleAtoi(kind_count.second, &count) || count == 0) {
+      return Fail(config, "--device takes KIND=N (e.g. nvidia.com/gpu=1), --gpus a count");
+    }
+    (*request.mutable_resources()->mutable_devices())[kind_count.first] += count;
+  }
   for (const std::string& schema : TakeRepeatedOption(args, "--schema")) {
     request.add_schemas(schema);
   }
@@ -80,6 +100,9 @@ int WorkspaceOpen(const Invocation& invocation, std::vector<std::string> args) {
   } else {
     std::printf("workspace %s open on node %s for project %s\n", workspace.id().c_str(),
                 workspace.node().c_str(), workspace.project().c_str());
+    for (const auto& [kind, count] : workspace.resources().devices()) {
+      std::printf("  %u × %s\n", count, kind.c_str());
+    }
     for (const auto& schema : workspace.schemas()) {
       std::printf("  /data/%s  (%s, read-only)\n", schema.name().c_str(),
                   schema.data_class().c_str());
@@ -152,8 +175,9 @@ absl::Status ReadBrokerAssertion(const std::string& path, kura::v1::BrokerAssert
                         json.contains("signature") && json["signature"].is_string();
   if (!complete) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, " is not a VDI broker assertion (user, terminal, time, nonce, "
-                           "signature)"));
+        absl::StrCat(path,
+                     " is not a VDI broker assertion (user, terminal, time, nonce, "
+                     "signature)"));
   }
   absl::StatusOr<std::string> signature = Base64UrlDecode(json["signature"].get<std::string>());
   if (!signature.ok()) return absl::InvalidArgumentError("the assertion's signature is garbled");
@@ -194,15 +218,14 @@ int LoginCommand(const Invocation& invocation) {
   if (absl::Status saved = SaveToken(config, response.token()); !saved.ok()) {
     return FailStatus(config, saved);
   }
-  const std::string expires =
-      absl::FormatTime("%Y-%m-%d %H:%M %Z", absl::FromUnixSeconds(response.expires_unix()),
-                       absl::LocalTimeZone());
+  const std::string expires = absl::FormatTime(
+      "%Y-%m-%d %H:%M %Z", absl::FromUnixSeconds(response.expires_unix()), absl::LocalTimeZone());
   if (config.json) {
-    PrintJson({{"user", user},
-               {"roles", std::vector<std::string>(response.roles().begin(),
-                                                  response.roles().end())},
-               {"expires_unix", response.expires_unix()},
-               {"idle_timeout_seconds", response.idle_timeout_seconds()}});
+    PrintJson(
+        {{"user", user},
+         {"roles", std::vector<std::string>(response.roles().begin(), response.roles().end())},
+         {"expires_unix", response.expires_unix()},
+         {"idle_timeout_seconds", response.idle_timeout_seconds()}});
   } else {
     std::printf("logged in as %s; the session ends after %lld min idle, at the latest %s\n",
                 user.c_str(), static_cast<long long>(response.idle_timeout_seconds() / 60),

@@ -494,5 +494,38 @@ TEST_F(WorkspaceTest, AuditLogEditedOnDiskIsDetected) {
   EXPECT_NE(verify(), 0);
 }
 
+// GPUs are scheduled one device at a time: a node offering two takes two one-GPU workspaces,
+// not a third, and a CPU-only workspace still fits beside them.
+TEST_F(WorkspaceTest, GpusArePlacedOneDeviceAtATime) {
+  kura::v1::RegisterNodeRequest reg;
+  reg.set_address(node_->address());
+  reg.mutable_capacity()->set_cpus(8);
+  reg.mutable_capacity()->set_memory_bytes(16ull << 30);
+  (*reg.mutable_capacity()->mutable_devices())["nvidia.com/gpu"] = 2;
+  kura::v1::RegisterNodeResponse registered;
+  auto reg_context = CallContext();
+  ASSERT_TRUE(stack_.Registry(node_identity_)->Register(reg_context.get(), reg, &registered).ok());
+  const std::string token = LoginAs(standard_, "alice");
+  auto open_gpu = [&](kura::v1::Workspace* workspace) {
+    kura::v1::OpenWorkspaceRequest request;
+    request.set_project("cancer-2026");
+    request.add_schemas("claims");
+    request.mutable_resources()->set_cpus(1);
+    request.mutable_resources()->set_memory_bytes(1ull << 30);
+    (*request.mutable_resources()->mutable_devices())["nvidia.com/gpu"] = 1;
+    auto context = CallContext(token);
+    return stack_.Researcher(standard_)->OpenWorkspace(context.get(), request, workspace);
+  };
+  kura::v1::Workspace first, second, third, cpu_only;
+  ASSERT_TRUE(open_gpu(&first).ok());
+  grpc::Status status = open_gpu(&second);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(second.resources().devices().at("nvidia.com/gpu"), 1u);
+  status = open_gpu(&third);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("nvidia.com/gpu"));
+  EXPECT_TRUE(Open(standard_, token, "cancer-2026", {"claims"}, &cpu_only).ok());
+}
+
 }  // namespace
 }  // namespace kura::e2e
