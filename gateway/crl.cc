@@ -180,13 +180,10 @@ absl::StatusOr<std::string> BuildRevocationList(const KeyAndCertificate& ca,
   if (next_update <= this_update) {
     return absl::InvalidArgumentError("a revocation list's nextUpdate must follow its thisUpdate");
   }
-  KURA_ASSIGN_OR_RETURN(ssl::X509Ptr ca_cert,
-                        ssl::ParseCertificatePem(ca.certificate_pem, "the CA certificate"));
-  KURA_ASSIGN_OR_RETURN(ssl::Pkey ca_key, ssl::ParsePrivateKeyPem(ca.key_pem, "the CA key"));
-  if (X509_check_private_key(ca_cert.get(), ca_key.get()) != 1) {
-    ssl::DrainErrors();
-    return absl::InvalidArgumentError("the CA key does not belong to the CA certificate");
-  }
+  KURA_ASSIGN_OR_RETURN(ssl::SigningCa signing,
+                        ssl::ParseSigningCa(ca.certificate_pem, ca.key_pem));
+  ssl::X509Ptr& ca_cert = signing.cert;
+  ssl::Pkey& ca_key = signing.key;
   CrlPtr crl(X509_CRL_new());
   if (!crl || X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
       X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca_cert.get())) != 1) {

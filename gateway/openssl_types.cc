@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace kura::gateway::ssl {
 
@@ -61,6 +62,18 @@ absl::StatusOr<Pkey> ParsePrivateKeyPem(absl::string_view pem, absl::string_view
     return absl::InvalidArgumentError(absl::StrCat(what, " is not a PEM private key"));
   }
   return key;
+}
+
+absl::StatusOr<SigningCa> ParseSigningCa(absl::string_view certificate_pem,
+                                         absl::string_view key_pem) {
+  SigningCa ca;
+  KURA_ASSIGN_OR_RETURN(ca.cert, ParseCertificatePem(certificate_pem, "the CA certificate"));
+  KURA_ASSIGN_OR_RETURN(ca.key, ParsePrivateKeyPem(key_pem, "the CA key"));
+  if (X509_check_private_key(ca.cert.get(), ca.key.get()) != 1) {
+    DrainErrors();
+    return absl::InvalidArgumentError("the CA key does not belong to the CA certificate");
+  }
+  return ca;
 }
 
 absl::StatusOr<std::string> CertificateToPem(X509* cert) {

@@ -53,6 +53,15 @@ absl::Status OpensslError(absl::string_view what);
 absl::StatusOr<X509Ptr> ParseCertificatePem(absl::string_view pem, absl::string_view what);
 absl::StatusOr<Pkey> ParsePrivateKeyPem(absl::string_view pem, absl::string_view what);
 
+// A signing CA read from PEM: its certificate and the key that belongs to it (InvalidArgument
+// when either is not PEM or the key is another's).
+struct SigningCa {
+  X509Ptr cert;
+  Pkey key;
+};
+absl::StatusOr<SigningCa> ParseSigningCa(absl::string_view certificate_pem,
+                                         absl::string_view key_pem);
+
 // PEM text of a certificate or a private key (PKCS#8, unencrypted).
 absl::StatusOr<std::string> CertificateToPem(X509* cert);
 absl::StatusOr<std::string> PrivateKeyToPem(EVP_PKEY* key);

@@ -212,13 +212,10 @@ absl::StatusOr<KeyAndCertificate> CreateCertificateAuthority(absl::string_view c
 absl::StatusOr<KeyAndCertificate> IssueCertificate(const KeyAndCertificate& ca,
                                                    const CertificateRequest& request) {
   KURA_RETURN_IF_ERROR(ValidateRequest(request));
-  KURA_ASSIGN_OR_RETURN(ssl::X509Ptr ca_cert,
-                        ssl::ParseCertificatePem(ca.certificate_pem, "the CA certificate"));
-  KURA_ASSIGN_OR_RETURN(ssl::Pkey ca_key, ssl::ParsePrivateKeyPem(ca.key_pem, "the CA key"));
-  if (X509_check_private_key(ca_cert.get(), ca_key.get()) != 1) {
-    ssl::DrainErrors();
-    return absl::InvalidArgumentError("the CA key does not belong to the CA certificate");
-  }
+  KURA_ASSIGN_OR_RETURN(ssl::SigningCa signing,
+                        ssl::ParseSigningCa(ca.certificate_pem, ca.key_pem));
+  ssl::X509Ptr& ca_cert = signing.cert;
+  ssl::Pkey& ca_key = signing.key;
   KURA_ASSIGN_OR_RETURN(ssl::Pkey key, GenerateP256Key());
   KURA_ASSIGN_OR_RETURN(ssl::X509Ptr cert, NewCertificate(key.get()));
   X509* c = cert.get();

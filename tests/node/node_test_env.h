@@ -104,6 +104,18 @@ class NodeTestEnv {
   std::string schema_dir() const { return dir_ + "/schemas/claims"; }
   std::string manifest_sha256() const { return Sha256Hex(manifest_); }
 
+  // Serves `service` on a loopback port with the gateway's certificate, as the gateway's
+  // NodeRegistry would be served; sets `*port`.
+  std::unique_ptr<grpc::Server> ServeAsGateway(grpc::Service* service, int* port) {
+    grpc::ServerBuilder builder;
+    TlsIdentity identity{ca_.certificate_pem, gateway_.certificate_pem, gateway_.key_pem};
+    builder.AddListeningPort("127.0.0.1:0", MutualTlsServerCredentials(identity), port);
+    builder.RegisterService(service);
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    EXPECT_NE(*port, 0);
+    return server;
+  }
+
   // Starts kura-node and waits until it has written its port.
   void StartNode(const std::vector<std::string>& extra = {}) {
     std::string port_file = dir_ + "/port";

@@ -83,14 +83,8 @@ TEST(RegistrationTest, RegistersHeartbeatsAndClosesWhatTheGatewaySays) {
   if (::geteuid() != 0) GTEST_SKIP() << "workspaces need root (namespaces, mounts, cgroups)";
   NodeTestEnv env;
   FakeRegistry registry(env.ca().certificate_pem);
-  grpc::ServerBuilder builder;
   int gateway_port = 0;
-  TlsIdentity gateway_identity{env.ca().certificate_pem, env.gateway().certificate_pem,
-                               env.gateway().key_pem};
-  builder.AddListeningPort("127.0.0.1:0", MutualTlsServerCredentials(gateway_identity),
-                           &gateway_port);
-  builder.RegisterService(&registry);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  std::unique_ptr<grpc::Server> server = env.ServeAsGateway(&registry, &gateway_port);
   ASSERT_NE(gateway_port, 0);
 
   env.StartNode({"--gateway", absl::StrCat("127.0.0.1:", gateway_port), "--cpus", "6"});

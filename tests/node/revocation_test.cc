@@ -275,14 +275,8 @@ TEST(RevocationTest, NodeDoesNotFollowARevokedGatewayItRegistersWith) {
   KURA_REQUIRE_ROOT();
   NodeTestEnv env;
   CountingRegistry registry;
-  grpc::ServerBuilder builder;
   int gateway_port = 0;
-  TlsIdentity gateway_identity{env.ca().certificate_pem, env.gateway().certificate_pem,
-                               env.gateway().key_pem};
-  builder.AddListeningPort("127.0.0.1:0", MutualTlsServerCredentials(gateway_identity),
-                           &gateway_port);
-  builder.RegisterService(&registry);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  std::unique_ptr<grpc::Server> server = env.ServeAsGateway(&registry, &gateway_port);
   ASSERT_NE(gateway_port, 0);
 
   std::string crl = env.dir() + "/crl.pem";
