@@ -2,6 +2,8 @@
 
 #include <grpcpp/server_builder.h>
 
+#include <cstdio>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -78,11 +80,11 @@ grpc::Status FakeNode::Attach(
   while (stream->Read(&input)) {
     if (input.input_case() == kura::v1::AttachInput::kStart) {
       output.set_data(absl::StrCat("attached to ", input.start().workspace_id(), " ",
-                                   input.start().size().rows(), "x",
-                                   input.start().size().cols(), "\r\n"));
-    } else if (input.input_case() == kura::v1::AttachInput::kResize) {
-      output.set_data(absl::StrCat("resized ", input.resize().rows(), "x", input.resize().cols(),
+                                   input.start().size().rows(), "x", input.start().size().cols(),
                                    "\r\n"));
+    } else if (input.input_case() == kura::v1::AttachInput::kResize) {
+      output.set_data(
+          absl::StrCat("resized ", input.resize().rows(), "x", input.resize().cols(), "\r\n"));
     } else if (input.input_case() == kura::v1::AttachInput::kSignal) {
       output.set_exit_code(128 + input.signal());
       stream->Write(output);
@@ -172,9 +174,9 @@ grpc::Status FakeNode::SnapshotOutputs(grpc::ServerContext* context,
                     R"("})");
     kura::v1::OutputFile* file = response->add_files();
     file->set_path(path);
-    std::string content = FileContent(path);
-    file->set_size(content.size());
-    file->set_sha256(Sha256Hex(content));
+    std::shared_ptr<const std::string> content = Content(path);
+    file->set_size(content->size());
+    file->set_sha256(Sha256Hex(*content));
     absl::StrAppend(&ids, path, "\n");
   }
   report += "]}";
@@ -201,9 +203,20 @@ grpc::Status FakeNode::SnapshotOutputs(grpc::ServerContext* context,
 
 std::string FakeNode::FileContent(const std::string& path) {
   if (path.rfind("big", 0) != 0) return path;
-  std::string out((5 << 20) + 17, '\0');
+  size_t size = (5 << 20) + 17;
+  if (int mib = 0; std::sscanf(path.c_str(), "big-%dmib.csv", &mib) == 1 && mib > 0) {
+    size = static_cast<size_t>(mib) << 20;
+  }
+  std::string out(size, '\0');
   for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>('a' + (i * 7 + i / 4099) % 26);
   return out;
+}
+
+std::shared_ptr<const std::string> FakeNode::Content(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<const std::string>& cached = contents_[path];
+  if (!cached) cached = std::make_shared<const std::string>(FileContent(path));
+  return cached;
 }
 
 kura::v1::WorkspaceImage FakeNode::Image() {
@@ -218,14 +231,17 @@ grpc::Status FakeNode::ReadSnapshotFile(grpc::ServerContext* context,
                                         const kura::v1::NodeReadSnapshotFileRequest* request,
                                         grpc::ServerWriter<kura::v1::NodeSnapshotFile>* writer) {
   if (grpc::Status status = CheckGateway(*context); !status.ok()) return status;
-  std::string data = FileContent(request->path());
-  if (tamper_) data += " changed";
+  std::shared_ptr<const std::string> content = Content(request->path());
+  std::string tampered;
+  if (tamper_) tampered = *content + " changed";
+  absl::string_view data = tamper_ ? absl::string_view(tampered) : absl::string_view(*content);
   constexpr size_t kChunk = 1 << 20;
   size_t offset = 0;
   do {
     kura::v1::NodeSnapshotFile chunk;
     if (offset == 0) chunk.set_size(data.size());
-    chunk.set_data(data.substr(offset, kChunk));
+    absl::string_view piece = data.substr(offset, kChunk);
+    chunk.set_data(piece.data(), piece.size());
     offset += chunk.data().size();
     if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "gone");
   } while (offset < data.size());

@@ -6,12 +6,12 @@
 // exits with the number in argv[1] when argv[0] is "exit"; Attach echoes input and ends with
 // 130 on a signal or 0 on "exit\r"; Upload returns the data's SHA-256. Thread-safe.
 
+#include <grpcpp/server.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/server.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -63,7 +63,8 @@ class FakeNode final : public kura::v1::NodeAgent::Service {
                                 grpc::ServerWriter<kura::v1::NodeSnapshotFile>* writer) override;
   // What the fake node holds as file `path` of /outputs: the path itself, except that a path
   // starting with "big" holds 5 MiB + 17 bytes of varied content (above gRPC's default message
-  // size), so releases and reviews of large files are exercised.
+  // size), so releases and reviews of large files are exercised, and "big-<N>mib.csv" holds N
+  // MiB of it (for benchmarks).
   static std::string FileContent(const std::string& path);
   // The workspace image every canned snapshot reports.
   static kura::v1::WorkspaceImage Image();
@@ -75,7 +76,12 @@ class FakeNode final : public kura::v1::NodeAgent::Service {
 
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
+  // FileContent(path), made once per path.
+  std::shared_ptr<const std::string> Content(const std::string& path);
+
   std::atomic<bool> tamper_{false};
+  absl::flat_hash_map<std::string, std::shared_ptr<const std::string>> contents_
+      ABSL_GUARDED_BY(mu_);
   absl::Mutex mu_;
   std::vector<kura::v1::NodeOpenWorkspaceRequest> opened_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> closed_ ABSL_GUARDED_BY(mu_);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <grpcpp/create_channel.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,8 +10,6 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <grpcpp/create_channel.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -81,9 +80,9 @@ Stack::Stack() {
   request.ip_addresses = {"127.0.0.1"};
   request.not_before = now - absl::Minutes(5);
   request.not_after = now + absl::Hours(24);
-  auto pair = Value(gateway::IssueCertificate(ca_, request), "gateway certificate");
+  gateway_pair_ = Value(gateway::IssueCertificate(ca_, request), "gateway certificate");
   Check(gateway::WriteKeyAndCertificate(
-            gateway::PeerPaths(pki_dir(), gateway::PeerRole::kGateway, "gateway"), pair),
+            gateway::PeerPaths(pki_dir(), gateway::PeerRole::kGateway, "gateway"), gateway_pair_),
         "write gateway certificate");
   store_ = Value(gateway::SqliteStore::Open(store_path()), "store");
 }
@@ -92,8 +91,9 @@ Stack::~Stack() { StopGateway(); }
 
 absl::Status Stack::StartGateway(const std::vector<std::string>& flags) {
   const std::string ready = absl::StrCat(state_dir(), "/ready-", ++issued_);
-  std::vector<std::string> argv = {KURA_GATEWAY_BIN, "--state", state_dir(), "--listen",
-                                   "127.0.0.1:0",    "--ready-file", ready, "--exit-with-parent"};
+  std::vector<std::string> argv = {
+      KURA_GATEWAY_BIN, "--state",      state_dir(), "--listen",
+      "127.0.0.1:0",    "--ready-file", ready,       "--exit-with-parent"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(argv, {});
   if (!child.ok()) return child.status();
@@ -140,8 +140,7 @@ TlsIdentity Stack::TerminalValidBetween(const std::string& id, absl::Time from, 
   return IdentityOf(ca_.certificate_pem, pair);
 }
 
-TlsIdentity Stack::Terminal(const std::string& id, gateway::TerminalClass klass,
-                            bool register_it) {
+TlsIdentity Stack::Terminal(const std::string& id, gateway::TerminalClass klass, bool register_it) {
   const absl::Time now = absl::Now();
   gateway::CertificateRequest request;
   request.role = gateway::PeerRole::kTerminal;
@@ -162,6 +161,10 @@ TlsIdentity Stack::Terminal(const std::string& id, gateway::TerminalClass klass,
   return IdentityOf(ca_.certificate_pem, pair);
 }
 
+TlsIdentity Stack::GatewayIdentity() const {
+  return IdentityOf(ca_.certificate_pem, gateway_pair_);
+}
+
 TlsIdentity Stack::Node(const std::string& id) {
   const absl::Time now = absl::Now();
   gateway::CertificateRequest request;
@@ -177,8 +180,8 @@ TlsIdentity Stack::Node(const std::string& id) {
 
 TlsIdentity Stack::Foreign(const std::string& id) {
   const absl::Time now = absl::Now();
-  auto other = Value(gateway::CreateCertificateAuthority("not kura", now, absl::Hours(24)),
-                     "foreign CA");
+  auto other =
+      Value(gateway::CreateCertificateAuthority("not kura", now, absl::Hours(24)), "foreign CA");
   gateway::CertificateRequest request;
   request.role = gateway::PeerRole::kTerminal;
   request.id = id;
@@ -228,9 +231,9 @@ void Stack::AddGrantedSchema(const std::string& project, const std::string& name
     const std::string dir = absl::StrCat(state_dir(), "/schemas/", name);
     Check(gateway::EnsureDirectory(state_dir() + "/schemas"), "schemas dir");
     Check(gateway::EnsureDirectory(dir), "schema dir");
-    const std::string manifest = absl::StrCat(
-        R"({"name": ")", name, R"(", "data_class": ")", gateway::DataClassName(klass),
-        R"(", "tables": []})", "\n");
+    const std::string manifest =
+        absl::StrCat(R"({"name": ")", name, R"(", "data_class": ")", gateway::DataClassName(klass),
+                     R"(", "tables": []})", "\n");
     std::ofstream(dir + "/schema.json") << manifest;
     gateway::SchemaRecord schema;
     schema.name = name;
@@ -250,8 +253,7 @@ void Stack::AddGrantedSchema(const std::string& project, const std::string& name
 }
 
 std::string Stack::CurrentTotp(const std::string& user) {
-  return Value(gateway::ComputeTotp(totp_secrets_[user], gateway::TotpStepAt(absl::Now())),
-               "totp");
+  return Value(gateway::ComputeTotp(totp_secrets_[user], gateway::TotpStepAt(absl::Now())), "totp");
 }
 
 std::string Stack::FreshTotp(const std::string& user) {
@@ -279,8 +281,7 @@ absl::StatusOr<std::string> Stack::Login(const TlsIdentity& terminal, const std:
   auto context = CallContext();
   grpc::Status status = stub->Login(context.get(), request, &response);
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
   return response.token();
 }

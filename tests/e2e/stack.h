@@ -60,6 +60,8 @@ class Stack final {
                        bool register_it = true);
   // Issues a certificate for a node (IP SAN 127.0.0.1).
   TlsIdentity Node(const std::string& id);
+  // The gateway's own identity (its certificate and key), as kura-gateway presents it.
+  TlsIdentity GatewayIdentity() const;
   // An identity signed by a CA of its own, not kura's.
   TlsIdentity Foreign(const std::string& id);
   // Issues a certificate with a custom validity window from kura's CA.
@@ -88,6 +90,7 @@ class Stack final {
  private:
   ScratchDir dir_;
   gateway::KeyAndCertificate ca_;
+  gateway::KeyAndCertificate gateway_pair_;
   std::unique_ptr<gateway::SqliteStore> store_;
   std::optional<ChildProcess> gateway_;
   std::string address_;
