@@ -44,7 +44,7 @@ constexpr char kUsage[] =
     "                  [--crl FILE (kura CA's revocation list) [--crl-reload-seconds 5]]\n"
     "                  [--workspace-init PATH] [--port-file FILE] [--image-name NAME]\n"
     "                  [--cpus N] [--memory-bytes N] [--disk-bytes N] [--upload-limit-bytes N]\n"
-    "                  [--gpus N] [--cuda-library libcuda.so.1]\n"
+    "                  [--disk-cap required|optional] [--gpus N] [--cuda-library libcuda.so.1]\n"
     "  kura-node supervise --workspace ID --state DIR --run DIR\n";
 
 bool ParseFlags(int argc, char** argv, int first, Flags* flags) {
@@ -182,6 +182,12 @@ int Serve(const Flags& flags) {
     }
   }
   host_options.policy.disk_bytes = GetNumber(flags, "disk-bytes", 0);
+  const std::string disk_cap = Get(flags, "disk-cap", "required");
+  if (disk_cap != "required" && disk_cap != "optional") {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  host_options.disk_cap_optional = disk_cap == "optional";
   auto image = kura::node::HostWorkspaceImage(
       "/", {host_options.policy.init_binary, host_options.policy.python_dir, kNodeVersion});
   if (!image.ok()) {

@@ -21,6 +21,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "google/protobuf/util/json_util.h"
+#include "node/workspace_disk.h"
 
 extern char** environ;
 
@@ -28,6 +29,10 @@ namespace kura::node {
 namespace {
 
 constexpr auto kReadyTimeout = std::chrono::seconds(90);
+// The control directory's tmpfs under a disk cap: room for init's socket and little else.
+constexpr uint64_t kCtlBytes = 1 << 20;
+// mkfs.ext4 with a journal needs room beyond its metadata for anything to be written.
+constexpr uint64_t kMinDiskBytes = 16ull << 20;
 
 absl::Status Chown(const std::string& path, uint32_t id) {
   if (::lchown(path.c_str(), id, id) != 0) return ErrnoError("lchown", path);
@@ -74,6 +79,37 @@ absl::Status WorkspaceHost::Prepare() {
     ::closedir(d);
   }
   ReapOrphanedSandboxes();
+  KURA_RETURN_IF_ERROR(ChooseDiskCap());
+  absl::MutexLock lock(&open_mu_);
+  ReleaseIdleDisks();
+  return absl::OkStatus();
+}
+
+absl::Status WorkspaceHost::ChooseDiskCap() {
+  const uint64_t size = options_.policy.disk_bytes;
+  if (size == 0) {
+    KURA_LOG(Warning) << "no --disk-bytes: a workspace's home and outputs may fill the node's disk";
+    return absl::OkStatus();
+  }
+  if (size < kMinDiskBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--disk-bytes ", size, " is below the smallest workspace disk, ",
+                     kMinDiskBytes));
+  }
+  absl::Status usable = ProbeDiskImages();
+  if (usable.ok()) {
+    disk_images_ = true;
+    KURA_LOG(Info) << "each workspace's outputs and each home is a file system of " << size
+                   << " bytes";
+    return absl::OkStatus();
+  }
+  if (!options_.disk_cap_optional) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--disk-bytes ", size, " cannot be enforced here (", usable.message(),
+        "); give the node loop devices, or pass --disk-cap optional to cap single files only"));
+  }
+  KURA_LOG(Warning) << "--disk-bytes " << size << " caps single files only: " << usable.message()
+                    << "; a workspace's home and outputs together may fill the node's disk";
   return absl::OkStatus();
 }
 
@@ -252,19 +288,72 @@ absl::Status WorkspaceHost::CreateDirectories(const v1::NodeOpenWorkspaceRequest
   const NodeDirs& dirs = options_.dirs;
   const std::string& id = request.workspace_id();
   const uint32_t host_id = HostIdOf(request.uid());
+  const std::string home = dirs.HomeDir(request.project(), request.user());
   KURA_RETURN_IF_ERROR(MakeDirs(dirs.WorkspaceDir(id), 0711));
   KURA_RETURN_IF_ERROR(MakeDirs(dirs.OutputsDir(id), 0700));
-  KURA_RETURN_IF_ERROR(Chown(dirs.OutputsDir(id), host_id));
   KURA_RETURN_IF_ERROR(MakeDirs(dirs.CtlDir(id), 0700));
-  KURA_RETURN_IF_ERROR(Chown(dirs.CtlDir(id), host_id));
-  std::string home = dirs.HomeDir(request.project(), request.user());
   KURA_RETURN_IF_ERROR(MakeDirs(dirs.state + "/homes/" + request.project(), 0711));
   KURA_RETURN_IF_ERROR(MakeDirs(home, 0700));
+  // The owners are set on what the sandbox will bind: the mounted disks when there are any.
+  if (disk_images_) KURA_RETURN_IF_ERROR(MountDisks(request));
+  KURA_RETURN_IF_ERROR(Chown(dirs.OutputsDir(id), host_id));
+  KURA_RETURN_IF_ERROR(Chown(dirs.CtlDir(id), host_id));
   KURA_RETURN_IF_ERROR(Chown(home, host_id));
   for (const std::string& stale : {dirs.InitSocket(id), dirs.ClosedFile(id), dirs.FailedFile(id)}) {
     ::unlink(stale.c_str());
   }
   return absl::OkStatus();
+}
+
+absl::Status WorkspaceHost::MountDisks(const v1::NodeOpenWorkspaceRequest& request) {
+  const NodeDirs& dirs = options_.dirs;
+  const std::string& id = request.workspace_id();
+  const uint32_t host_id = HostIdOf(request.uid());
+  const uint64_t size = options_.policy.disk_bytes;
+  KURA_RETURN_IF_ERROR(MountDiskImage({.image = dirs.WorkspaceDiskImage(id),
+                                       .mount_point = dirs.OutputsDir(id),
+                                       .size_bytes = size,
+                                       .owner = host_id}));
+  // The control directory holds only init's socket, yet the workspace's user may write there.
+  KURA_RETURN_IF_ERROR(MountSmallTmpfs(dirs.CtlDir(id), kCtlBytes, host_id));
+  KURA_RETURN_IF_ERROR(MakeDirs(dirs.HomeDisksDir(request.project()), 0700));
+  return MountDiskImage({.image = dirs.HomeDiskImage(request.project(), request.user()),
+                         .mount_point = dirs.HomeDir(request.project(), request.user()),
+                         .size_bytes = size,
+                         .owner = host_id});
+}
+
+void WorkspaceHost::ReleaseIdleDisks() {
+  const NodeDirs& dirs = options_.dirs;
+  std::set<std::string> homes_in_use;
+  std::vector<v1::NodeOpenWorkspaceRequest> idle;
+  for (const std::string& id : WorkspaceIds(dirs)) {
+    if (!ValidateName("workspace id", id).ok()) continue;
+    auto request = ReadOpenRequest(dirs, id);
+    if (!request.ok()) continue;  // never opened: nothing of it is mounted
+    if (HoldsItsDevices(id)) {
+      homes_in_use.insert(dirs.HomeDir(request->project(), request->user()));
+    } else {
+      idle.push_back(*std::move(request));
+    }
+  }
+  auto release = [](const std::string& mount_point) {
+    if (absl::Status s = UnmountDisk(mount_point); !s.ok()) {
+      KURA_LOG(Warning) << s;
+    }
+  };
+  auto exists = [](const std::string& path) { return ::access(path.c_str(), F_OK) == 0; };
+  for (const v1::NodeOpenWorkspaceRequest& r : idle) {
+    // Only what this agent mounts, so that a node without a cap leaves other mounts alone.
+    if (exists(dirs.WorkspaceDiskImage(r.workspace_id()))) {
+      release(dirs.CtlDir(r.workspace_id()));
+      release(dirs.OutputsDir(r.workspace_id()));
+    }
+    std::string home = dirs.HomeDir(r.project(), r.user());
+    if (homes_in_use.count(home) == 0 && exists(dirs.HomeDiskImage(r.project(), r.user()))) {
+      release(home);
+    }
+  }
 }
 
 absl::Status WorkspaceHost::StartSupervisor(const std::string& id) {
@@ -324,6 +413,8 @@ absl::StatusOr<v1::Workspace> WorkspaceHost::Open(const v1::NodeOpenWorkspaceReq
   const std::string& id = request.workspace_id();
   absl::MutexLock lock(&open_mu_);
   if (auto running = Describe(id); running.ok()) return running;
+  // Workspaces that closed themselves (idle, their supervisor gone) give their disks back here.
+  ReleaseIdleDisks();
   for (const v1::MountSchema& schema : request.schemas()) {
     KURA_RETURN_IF_ERROR(VerifySchemaManifest(schema));
   }
@@ -365,6 +456,10 @@ absl::Status WorkspaceHost::Close(const std::string& id, const std::string& reas
   // gone; wait for the end of its connection so that Close returns with everything dead.
   Record ignored;
   while (ReceiveRecord(call.first.get(), &ignored) == 0) {
+  }
+  {
+    absl::MutexLock lock(&open_mu_);
+    ReleaseIdleDisks();
   }
   KURA_LOG(Info) << "workspace " << id << " closed: " << reason;
   return absl::OkStatus();

@@ -17,7 +17,10 @@ namespace kura::node {
 //   <state>/workspaces/<id>/closed       present once the workspace was closed (and why)
 //   <state>/workspaces/<id>/failed       why the supervisor could not start it
 //   <state>/workspaces/<id>/supervisor.pid, sandbox.pid  the supervisor and the sandbox's init
+//   <state>/workspaces/<id>/disk.img     with a disk cap: the file system mounted on outputs/
 //   <state>/homes/<project>/<user>/      /home/<user> inside, kept across workspaces
+//   <state>/home-disks/<project>/<user>.img  with a disk cap: the file system mounted on the
+//                                        home, kept with it (node/workspace_disk.h)
 //   <state>/snapshots/<sha256>/files/  export snapshots: root-owned, 0400, never mounted anywhere
 //   <run>/workspaces/<id>.sock           the supervisor's socket (0600, root only)
 // A plain value; thread-safe to share once built.
@@ -40,6 +43,16 @@ struct NodeDirs {
   }
   std::string HomeDir(const std::string& project, const std::string& user) const {
     return state + "/homes/" + project + "/" + user;
+  }
+  std::string WorkspaceDiskImage(const std::string& id) const {
+    return WorkspaceDir(id) + "/disk.img";
+  }
+  // Beside the homes rather than among them: a user may be named "alice.img".
+  std::string HomeDisksDir(const std::string& project) const {
+    return state + "/home-disks/" + project;
+  }
+  std::string HomeDiskImage(const std::string& project, const std::string& user) const {
+    return HomeDisksDir(project) + "/" + user + ".img";
   }
   std::string SnapshotsDir() const { return state + "/snapshots"; }
   std::string SocketDir() const { return run + "/workspaces"; }

@@ -98,8 +98,9 @@ v1::SandboxSpec BuildWorkspaceSpec(const v1::NodeOpenWorkspaceRequest& request,
   limits->set_cpus(request.resources().cpus());
   limits->set_pids(policy.pids);
   limits->set_nofile(policy.nofile);
-  // The sandbox caps tmpfs mounts only; a writable bind (home, outputs) gets no quota, so the
-  // disk cap also bounds every single file written (RLIMIT_FSIZE).
+  // The sandbox caps tmpfs mounts only; the home and outputs it binds are capped by the agent's
+  // disk images (node/workspace_disk.h) where the node has loop devices. RLIMIT_FSIZE bounds
+  // every single file written either way, the only bound on a node without them.
   limits->set_disk_bytes(policy.disk_bytes);
   limits->set_file_size_bytes(policy.disk_bytes);
   spec.set_seccomp_profile("analysis");

@@ -15,7 +15,7 @@ namespace kura::node {
 struct WorkspacePolicy {
   std::string init_binary;            // host path of kura-workspace-init
   std::string python_dir;             // host directory holding the kura Python module; "": none
-  uint64_t disk_bytes = 0;            // cap of each writable mount; 0: none
+  uint64_t disk_bytes = 0;            // size of each home, outputs and tmpfs disk; 0: none
   uint64_t tmp_bytes = 512ull << 20;  // /tmp tmpfs
   uint32_t pids = 4096;
   uint32_t nofile = 4096;

@@ -8,15 +8,18 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,6 +93,7 @@ class NodeTestEnv {
   ~NodeTestEnv() {
     StopNode();
     KillSupervisors();
+    UnmountAll();
     if (::testing::Test::HasFailure()) {
       std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
       return;
@@ -159,6 +163,22 @@ class NodeTestEnv {
       pollfd p{pidfd->get(), POLLIN, 0};
       if (::poll(&p, 1, 30000) <= 0) ::kill(pid, SIGKILL);
     }
+  }
+
+  // The workspace disks (node/workspace_disk.h) a stopped node leaves mounted: the deepest first,
+  // detached, so that their loop devices free themselves once their sandboxes are gone.
+  void UnmountAll() {
+    std::ifstream mountinfo("/proc/self/mountinfo");
+    std::vector<std::string> under;
+    for (std::string line; std::getline(mountinfo, line);) {
+      std::istringstream fields(line);
+      std::string id, parent, dev, root, mount_point;
+      fields >> id >> parent >> dev >> root >> mount_point;
+      if (mount_point.rfind(dir_ + "/", 0) == 0) under.push_back(mount_point);
+    }
+    std::sort(under.begin(), under.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (const std::string& m : under) ::umount2(m.c_str(), MNT_DETACH);
   }
 
   std::unique_ptr<v1::NodeAgent::Stub> Stub(const gateway::KeyAndCertificate& who,
