@@ -71,15 +71,15 @@ bool WriteAll(int fd, const std::string& data) {
   return true;
 }
 
+// What one AttachOutput carries at most: a burst of terminal output is read until it is this
+// big or nothing more is ready, then sent as one message (the gateway merges further).
+constexpr size_t kTerminalChunkBytes = 256 << 10;
+
 // Reads what `fd` holds now without blocking; false at end of file or on error.
 bool ReadAvailable(int fd, std::string* out) {
-  char buf[65536];
   pollfd p{fd, POLLIN, 0};
   if (::poll(&p, 1, 0) <= 0) return true;
-  ssize_t n = ::read(fd, buf, sizeof(buf));
-  if (n <= 0) return false;
-  out->assign(buf, n);
-  return true;
+  return ReadCoalesced(fd, kTerminalChunkBytes, out) > 0;
 }
 
 using AttachStream = grpc::ServerReaderWriter<v1::AttachOutput, v1::AttachInput>;
@@ -124,11 +124,11 @@ TerminalEnd RelayTerminalOutput(AttachStream* stream, int master, int conn, int 
         {master_open ? master : -1, POLLIN, 0}, {conn, POLLIN, 0}, {input_done, POLLIN, 0}};
     if (::poll(pfds, 3, -1) < 0 && errno != EINTR) return end;
     if (pfds[0].revents) {
-      char buf[65536];
-      ssize_t n = ::read(master, buf, sizeof(buf));
+      std::string chunk;
+      ssize_t n = ReadCoalesced(master, kTerminalChunkBytes, &chunk);
       if (n > 0) {
         v1::AttachOutput out;
-        out.set_data(buf, n);
+        out.set_data(std::move(chunk));
         if (!stream->Write(out)) return end;
       } else if (n == 0 || errno != EINTR) {
         master_open = false;  // EIO: every process of the terminal closed it
@@ -148,7 +148,7 @@ TerminalEnd RelayTerminalOutput(AttachStream* stream, int master, int conn, int 
       std::string chunk;
       while (master_open && ReadAvailable(master, &chunk) && !chunk.empty()) {
         v1::AttachOutput out;
-        out.set_data(chunk);
+        out.set_data(std::move(chunk));
         stream->Write(out);
         chunk.clear();
       }

@@ -1,11 +1,13 @@
 #include "node/wire.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -120,6 +122,25 @@ UniqueFd ConnectSeqpacket(const std::string& path) {
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) return UniqueFd();
   return sock;
+}
+
+ssize_t ReadCoalesced(int fd, size_t limit, std::string* out) {
+  // A PTY master hands out at most about 4 KiB per read; a small buffer on the stack spares a
+  // lone keystroke's echo a large allocation.
+  char buf[16 << 10];
+  size_t got = 0;
+  while (got < limit) {
+    if (got > 0) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0 || (p.revents & POLLIN) == 0) break;
+    }
+    ssize_t n = ::read(fd, buf, std::min(sizeof(buf), limit - got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return got > 0 ? static_cast<ssize_t>(got) : n;
+    out->append(buf, static_cast<size_t>(n));
+    got += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(got);
 }
 
 }  // namespace kura::node

@@ -9,6 +9,8 @@
 // Plain libc on purpose: kura-workspace-init links this file and nothing else of kura.
 // Functions are thread-safe (they only touch the descriptors they are given).
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -49,5 +51,14 @@ UniqueFd ListenSeqpacket(const std::string& path, unsigned mode);
 
 // Connects to the SOCK_SEQPACKET socket at `path`. Invalid fd and errno on failure.
 UniqueFd ConnectSeqpacket(const std::string& path);
+
+// Reads a terminal's (or a pipe's) output for one message: the first read blocks (callers poll
+// first), then reads go on while poll(2) says more is ready at once, until `limit` bytes. So a
+// lone keystroke's echo is sent after one read, and a burst travels in few large messages (a
+// PTY master hands out at most about 4 KiB per read). Appends to `out` in the order read.
+// Returns the bytes appended; 0 at end of file; -1 with errno when the first read fails (EIO:
+// every process of the terminal closed it). A failure after some bytes returns those bytes;
+// the next call reports it.
+ssize_t ReadCoalesced(int fd, size_t limit, std::string* out);
 
 }  // namespace kura::node

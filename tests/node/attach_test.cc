@@ -1,14 +1,21 @@
 // Interactive sessions: PTY bytes both ways, resizes, exit codes, detach and reattach (also
 // across a restart of kura-node).
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <mutex>
+#include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "node/wire.h"
 #include "tests/node/node_test_env.h"
 
 namespace kura::node {
@@ -185,10 +192,98 @@ TEST_F(AttachTest, ShellSurvivesDetachAndAgentRestart) {
   EXPECT_EQ(third.AwaitExit(), 5);
 }
 
+TEST_F(AttachTest, BurstOfOutputArrivesWholeAndInOrderBeforeTheExitCode) {
+  Open("ws-burst", 1304);
+  Session s(stub_.get(), "ws-burst", {"/bin/sh", "-c", "seq 1 60000; exit 7"});
+  EXPECT_EQ(s.AwaitExit(), 7);
+  std::string expected;
+  for (int i = 1; i <= 60000; ++i) absl::StrAppend(&expected, i, "\r\n");
+  EXPECT_TRUE(s.output() == expected) << "got " << s.output().size() << " bytes, expected "
+                                      << expected.size();
+}
+
 TEST_F(AttachTest, AttachToAnUnknownWorkspaceIsNotFound) {
   Session s(stub_.get(), "ws-none", {});
   EXPECT_EQ(s.AwaitExit(), -1);
   EXPECT_EQ(s.Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// ReadCoalesced, which cuts terminal output into Attach messages.
+
+struct PipeEnds {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+PipeEnds MakeBigPipe() {
+  int fds[2];
+  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  EXPECT_GE(::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+std::string Pattern(size_t size) {
+  std::string data(size, '\0');
+  for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  return data;
+}
+
+TEST(ReadCoalescedTest, LoneKeystrokeEchoIsReturnedAfterOneRead) {
+  PipeEnds pipe = MakeBigPipe();
+  ASSERT_EQ(::write(pipe.write.get(), "k", 1), 1);
+  std::string out = "x";
+  // Returns without waiting for more (the write end stays open, so a second blocking read
+  // would hang here).
+  EXPECT_EQ(ReadCoalesced(pipe.read.get(), 64 << 10, &out), 1);
+  EXPECT_EQ(out, "xk");
+}
+
+TEST(ReadCoalescedTest, ReadyBytesComeInMessagesOfTheLimitInOrder) {
+  PipeEnds pipe = MakeBigPipe();
+  const std::string data = Pattern(200 << 10);
+  ASSERT_EQ(::write(pipe.write.get(), data.data(), data.size()),
+            static_cast<ssize_t>(data.size()));
+  pipe.write.Reset();
+  std::string got;
+  std::vector<ssize_t> sizes;
+  ssize_t n;
+  while ((n = ReadCoalesced(pipe.read.get(), 64 << 10, &got)) > 0) sizes.push_back(n);
+  EXPECT_EQ(n, 0);
+  EXPECT_THAT(sizes, ::testing::ElementsAre(64 << 10, 64 << 10, 64 << 10, 8 << 10));
+  EXPECT_TRUE(got == data);
+}
+
+TEST(ReadCoalescedTest, PtyBurstLargerThanTheLimitArrivesWholeAndInOrder) {
+  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(master.valid());
+  ASSERT_EQ(::grantpt(master.get()), 0);
+  ASSERT_EQ(::unlockpt(master.get()), 0);
+  UniqueFd slave(::open(::ptsname(master.get()), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(slave.valid());
+  termios raw{};
+  ASSERT_EQ(::tcgetattr(slave.get(), &raw), 0);
+  ::cfmakeraw(&raw);
+  ASSERT_EQ(::tcsetattr(slave.get(), TCSANOW, &raw), 0);
+  const std::string data = Pattern(1 << 20);
+  std::thread writer([&] {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(slave.get(), data.data() + done, data.size() - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+  });
+  constexpr size_t kLimit = 64 << 10;
+  std::string got;
+  while (got.size() < data.size()) {
+    pollfd p{master.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1) << "stalled after " << got.size() << " bytes";
+    ssize_t n = ReadCoalesced(master.get(), kLimit, &got);
+    ASSERT_GT(n, 0);
+    ASSERT_LE(static_cast<size_t>(n), kLimit);
+  }
+  writer.join();
+  EXPECT_TRUE(got == data);
 }
 
 }  // namespace
