@@ -71,7 +71,11 @@ void AttachProxy::NodeReadDone(bool ok) {
     return;  // NodeDone follows
   }
   if (from_node_.output_case() == kura::v1::AttachOutput::kData) {
-    pending_data_.append(from_node_.data());
+    if (pending_data_.empty()) {
+      pending_data_.swap(*from_node_.mutable_data());
+    } else {
+      pending_data_.append(from_node_.data());
+    }
   } else if (from_node_.output_case() == kura::v1::AttachOutput::kExitCode) {
     pending_exit_code_ = from_node_.exit_code();
     exit_code_ = pending_exit_code_;
@@ -94,9 +98,13 @@ void AttachProxy::NodeDone(const grpc::Status& status) {
 void AttachProxy::FlushLocked() {
   if (writing_ || finished_) return;
   if (!pending_data_.empty()) {
-    const size_t take = std::min(pending_data_.size(), kMaxMessageBytes);
-    to_researcher_.set_data(pending_data_.substr(0, take));
-    pending_data_.erase(0, take);
+    if (pending_data_.size() <= kMaxMessageBytes) {
+      to_researcher_.mutable_data()->swap(pending_data_);
+      pending_data_.clear();
+    } else {
+      to_researcher_.set_data(pending_data_.substr(0, kMaxMessageBytes));
+      pending_data_.erase(0, kMaxMessageBytes);
+    }
   } else if (pending_exit_code_ >= 0) {
     to_researcher_.set_exit_code(pending_exit_code_);
     pending_exit_code_ = -1;
