@@ -25,6 +25,18 @@ def read_until(fd, marker, deadline, sink=None):
     return buf
 
 
+def drain_until_eof(fd, deadline):
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0, deadline - time.monotonic()))
+        if not r:
+            continue
+        try:
+            if not os.read(fd, 1 << 16):
+                return
+        except OSError:  # EIO: the session closed the terminal
+            return
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--keystrokes", type=int, default=200)
@@ -72,6 +84,9 @@ def main():
             result["bulk_seconds"] = secs
             result["bulk_mb_per_s"] = counted[0] / secs / 1e6
         os.write(fd, b"exit\n")
+        # Let the shell end before the client is killed: kura keeps a detached shell, and the
+        # next run must find a fresh one (it waits for a prompt).
+        drain_until_eof(fd, time.monotonic() + 5)
     finally:
         try:
             os.kill(pid, 9)
