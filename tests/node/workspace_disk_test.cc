@@ -89,8 +89,8 @@ class WorkspaceDiskTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "workspace disks need root (loop devices, mounts)";
-    if (::access("/dev/loop-control", F_OK) != 0) {
-      GTEST_SKIP() << "no /dev/loop-control: this machine has no loop devices";
+    if (absl::Status usable = ProbeDiskImages(); !usable.ok()) {
+      GTEST_SKIP() << "this machine cannot cap workspaces with disk images: " << usable;
     }
     env_ = std::make_unique<NodeTestEnv>();
     // A schema with a table: the export checker loads the workspace's schemas.
