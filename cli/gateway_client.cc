@@ -70,6 +70,7 @@ std::string ExplainFailure(const grpc::Status& status, const std::string& gatewa
         return absl::StrCat("your session has expired or ended (", message,
                             "); run `kura login`");
       }
+      if (absl::StartsWith(message, "login refused")) return message;
       return absl::StrCat("login refused: ", message);
     case grpc::StatusCode::PERMISSION_DENIED:
       return absl::StrCat("not allowed: ", message);

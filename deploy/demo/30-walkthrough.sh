@@ -168,28 +168,32 @@ import base64, hmac, re, struct, sys, time
 uri = open(sys.argv[1]).read()
 secret = re.search(r"secret=([A-Z2-7]+)", uri).group(1)
 key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-step = int(time.time()) // 30 + int(sys.argv[2] if len(sys.argv) > 2 else 0)
+with_step = "--with-step" in sys.argv
+step = int(time.time()) // 30
 mac = hmac.new(key, struct.pack(">Q", step), "sha1").digest()
 offset = mac[-1] & 0x0F
-print("%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000))
+code = "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+print("%d %s" % (step, code) if with_step else code)
 EOF
 
 # A TOTP code is accepted once per user and 30-second step: a second login of the same user
 # waits (at most one step) for the next code, as a person would.
 totp_login() {  # USER, with KURA_CONFIG_DIR set
-  local user=$1 step last
-  step=$(( $(date +%s) / 30 ))
+  local user=$1 step code last
   last=$(cat "$demo/$user.totp-step" 2>/dev/null || echo 0)
+  # The step recorded is the one the code was made for (read in the same instant), so a step
+  # boundary between reading the clock and making the code cannot make the next login reuse it.
+  read -r step code < <(python3 "$demo/totp.py" "$demo/$user.enrol" --with-step)
   if [ "$step" -le "$last" ]; then
     echo "(waiting for $user's next TOTP code)"
     for _ in $(seq 40); do
-      step=$(( $(date +%s) / 30 ))
+      read -r step code < <(python3 "$demo/totp.py" "$demo/$user.enrol" --with-step)
       [ "$step" -gt "$last" ] && break
       sleep 1
     done
   fi
   echo "$step" >"$demo/$user.totp-step"
-  show "$kura" login "$user" --totp "$(python3 "$demo/totp.py" "$demo/$user.enrol")"
+  show "$kura" login "$user" --totp "$code"
 }
 
 export KURA_CONFIG_DIR=$demo/terminal-alice
