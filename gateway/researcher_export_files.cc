@@ -37,17 +37,8 @@ grpc::Status ResearcherService::ReadExportFile(grpc::ServerContext* context,
     std::string subject = absl::StrCat("export:", request->id());
     absl::StatusOr<ExportRecord> latest = ReadableExport(caller, request->id());
     if (!latest.ok()) return Refuse(caller, "export.read", subject, latest.status());
-    absl::StatusOr<ExportRecord> r = latest;
-    if (request->version() != 0 && request->version() != latest->version) {
-      KURA_ASSIGN_OR_RETURN(std::vector<ExportRecord> versions,
-                            state_.store().ListExportVersions(latest->id));
-      r = absl::NotFoundError(
-          absl::StrCat("export request ", latest->id, " has no version ", request->version()));
-      for (const ExportRecord& v : versions) {
-        if (v.version == request->version()) r = v;
-      }
-      if (!r.ok()) return Refuse(caller, "export.read", subject, r.status());
-    }
+    absl::StatusOr<ExportRecord> r = ExportVersion(*latest, request->version());
+    if (!r.ok()) return Refuse(caller, "export.read", subject, r.status());
     const ExportFileEntry* entry = nullptr;
     std::vector<ExportFileEntry> files = ExportFiles(*r);
     for (const ExportFileEntry& f : files) {

@@ -118,17 +118,6 @@ absl::StatusOr<kura::v1::ExportRequest> ViewOf(Store& store, const ExportRecord&
   return p;
 }
 
-// Version `version` of the request whose latest version is `latest` (0: the latest itself).
-absl::StatusOr<ExportRecord> VersionOf(Store& store, const ExportRecord& latest, int version) {
-  if (version == 0 || version == latest.version) return latest;
-  KURA_ASSIGN_OR_RETURN(std::vector<ExportRecord> versions, store.ListExportVersions(latest.id));
-  for (const ExportRecord& v : versions) {
-    if (v.version == version) return v;
-  }
-  return absl::NotFoundError(
-      absl::StrCat("export request ", latest.id, " has no version ", version));
-}
-
 // The record the node's snapshot makes, checked and awaiting reviewers. The number of reviewers
 // follows the data class the operator registered for each schema, never only what the node
 // read in the schema's own manifest: a manifest that says less than the registration cannot
@@ -275,7 +264,7 @@ grpc::Status ResearcherService::ShowExport(grpc::ServerContext* context,
   absl::Status status = [&]() -> absl::Status {
     KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
     KURA_ASSIGN_OR_RETURN(ExportRecord latest, OwnExport(caller, request->id()));
-    KURA_ASSIGN_OR_RETURN(ExportRecord r, VersionOf(state_.store(), latest, request->version()));
+    KURA_ASSIGN_OR_RETURN(ExportRecord r, ExportVersion(latest, request->version()));
     KURA_ASSIGN_OR_RETURN(*response, ViewOf(state_.store(), r, caller.session.user));
     return absl::OkStatus();
   }();
@@ -405,7 +394,7 @@ grpc::Status ResearcherService::ShowReview(grpc::ServerContext* context,
     if (!latest.ok()) {
       return Refuse(caller, "review.show", absl::StrCat("export:", request->id()), latest.status());
     }
-    KURA_ASSIGN_OR_RETURN(ExportRecord r, VersionOf(state_.store(), *latest, request->version()));
+    KURA_ASSIGN_OR_RETURN(ExportRecord r, ExportVersion(*latest, request->version()));
     KURA_ASSIGN_OR_RETURN(*response, ViewOf(state_.store(), r, caller.session.user));
     state_.Audit({caller.actor, "review.show", absl::StrCat("export:", r.id), "ok",
                   JsonObject({{"version", absl::StrCat(r.version)}})});
@@ -420,12 +409,7 @@ grpc::Status ResearcherService::Vote(grpc::ServerContext* context,
   absl::Status status = [&]() -> absl::Status {
     KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
     std::string subject = absl::StrCat("export:", request->id());
-    absl::StatusOr<ExportRecord> found = state_.store().GetExport(request->id());
-    if (!found.ok()) {
-      return Refuse(caller, "export.vote", subject,
-                    absl::NotFoundError(absl::StrCat("no export request ", request->id())));
-    }
-    ExportRecord r = *found;
+    KURA_ASSIGN_OR_RETURN(ExportRecord r, FoundExport(caller, request->id(), "export.vote"));
     KURA_ASSIGN_OR_RETURN(UserRecord user, state_.store().GetUser(caller.session.user));
     absl::Status may = CheckMayVote(r, user, IsMember(state_.store(), user.name, r.project));
     if (!may.ok()) return Refuse(caller, "export.vote", subject, may);
@@ -459,6 +443,26 @@ grpc::Status ResearcherService::Vote(grpc::ServerContext* context,
     return absl::OkStatus();
   }();
   return ToGrpcStatus("Vote", status);
+}
+
+absl::StatusOr<ExportRecord> ResearcherService::ExportVersion(const ExportRecord& latest,
+                                                              int version) {
+  if (version == 0 || version == latest.version) return latest;
+  KURA_ASSIGN_OR_RETURN(std::vector<ExportRecord> versions,
+                        state_.store().ListExportVersions(latest.id));
+  for (const ExportRecord& v : versions) {
+    if (v.version == version) return v;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("export request ", latest.id, " has no version ", version));
+}
+
+absl::StatusOr<ExportRecord> ResearcherService::FoundExport(const Caller& caller, int64_t id,
+                                                            absl::string_view action) {
+  absl::StatusOr<ExportRecord> found = state_.store().GetExport(id);
+  if (found.ok()) return found;
+  return Refuse(caller, action, absl::StrCat("export:", id),
+                absl::NotFoundError(absl::StrCat("no export request ", id)));
 }
 
 absl::Status ResearcherService::SettleVotes(ExportRecord& r) {
@@ -496,12 +500,7 @@ grpc::Status ResearcherService::Comment(grpc::ServerContext* context,
   absl::Status status = [&]() -> absl::Status {
     KURA_ASSIGN_OR_RETURN(Caller caller, Authenticate(*context));
     std::string subject = absl::StrCat("export:", request->id());
-    absl::StatusOr<ExportRecord> found = state_.store().GetExport(request->id());
-    if (!found.ok()) {
-      return Refuse(caller, "export.comment", subject,
-                    absl::NotFoundError(absl::StrCat("no export request ", request->id())));
-    }
-    ExportRecord r = *found;
+    KURA_ASSIGN_OR_RETURN(ExportRecord r, FoundExport(caller, request->id(), "export.comment"));
     KURA_ASSIGN_OR_RETURN(UserRecord user, state_.store().GetUser(caller.session.user));
     absl::Status may = CheckMayComment(r, user, IsMember(state_.store(), user.name, r.project));
     if (may.ok() && request->version() != 0 && request->version() != r.version) {

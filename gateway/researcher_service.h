@@ -102,6 +102,12 @@ class ResearcherService final
   // Export request `id` if the caller may review it: a reviewer and member of its project, not
   // its author (PermissionDenied saying which).
   absl::StatusOr<ExportRecord> ReviewableExport(const Caller& caller, int64_t id);
+  // Version `version` of the request whose latest version is `latest` (0: the latest itself);
+  // NotFound when it has no such version.
+  absl::StatusOr<ExportRecord> ExportVersion(const ExportRecord& latest, int version);
+  // Export request `id` (its latest version), or NotFound audited as a refused `action`.
+  absl::StatusOr<ExportRecord> FoundExport(const Caller& caller, int64_t id,
+                                           absl::string_view action);
   // Export request `id` if the caller is its author or may review it.
   absl::StatusOr<ExportRecord> ReadableExport(const Caller& caller, int64_t id);
   // Moves request `r` (its latest version, updated in place) to the state its votes now give

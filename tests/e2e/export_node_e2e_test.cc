@@ -90,23 +90,7 @@ TEST(RealNodeExportTest, RequestCheckTwoReviewersReleaseVerify) {
   TlsIdentity terminal = stack.Terminal("vdi-sec", TerminalClass::kDedicated);
   ASSERT_TRUE(stack.StartGateway({"--heartbeat-interval", "1"}).ok());
 
-  const std::string node_dir = stack.state_dir() + "/node";
-  ASSERT_EQ(mkdir(node_dir.c_str(), 0755), 0);
-  TlsIdentity node_identity = stack.Node("n1");
-  std::ofstream(node_dir + "/ca.pem") << node_identity.ca_pem;
-  std::ofstream(node_dir + "/node.pem") << node_identity.cert_pem;
-  std::ofstream(node_dir + "/node.key") << node_identity.key_pem;
-  chmod((node_dir + "/node.key").c_str(), 0600);
-  const std::string log = node_dir + "/kura-node.log";
-  UniqueFd log_fd(open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  ChildProcess::Options options;
-  options.stdout_fd = log_fd.get();
-  options.stderr_fd = log_fd.get();
-  absl::StatusOr<ChildProcess> node = ChildProcess::Spawn(
-      {*node_bin, "serve", "--listen", "127.0.0.1:0", "--certs", node_dir, "--state",
-       node_dir + "/state", "--run", node_dir + "/run", "--gateway", stack.address(),
-       "--advertise", "127.0.0.1:0", "--cpus", "2", "--memory-bytes", absl::StrCat(4ull << 30)},
-      options);
+  absl::StatusOr<ChildProcess> node = stack.StartRealNode(*node_bin, "n1");
   ASSERT_TRUE(node.ok()) << node.status();
   bool registered = false;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -115,7 +99,7 @@ TEST(RealNodeExportTest, RequestCheckTwoReviewersReleaseVerify) {
     registered = record.ok() && record->last_heartbeat.has_value();
     if (!registered) absl::SleepFor(absl::Milliseconds(100));
   }
-  ASSERT_TRUE(registered) << "kura-node did not register; its log is in " << log;
+  ASSERT_TRUE(registered) << "kura-node did not register; its log is in " << stack.node_log();
 
   std::map<std::string, std::string> tokens;
   for (const char* user : {"alice", "rev1", "rev2"}) {
@@ -165,8 +149,7 @@ TEST(RealNodeExportTest, RequestCheckTwoReviewersReleaseVerify) {
   EXPECT_THAT(request.report_json(), HasSubstr("threshold"));
 
   // The file changing in /outputs after the request changes nothing that is released.
-  ASSERT_EQ(RunScript(*stub, tokens["alice"], workspace.id(), "echo tampered > /outputs/t.csv"),
-            0);
+  ASSERT_EQ(RunScript(*stub, tokens["alice"], workspace.id(), "echo tampered > /outputs/t.csv"), 0);
   for (const char* reviewer : {"rev1", "rev2"}) {
     kura::v1::VoteRequest vote;
     vote.set_id(request.id());
@@ -204,8 +187,7 @@ TEST(RealNodeExportTest, RequestCheckTwoReviewersReleaseVerify) {
   const std::string dir = stack.state_dir() + "/release";
   ASSERT_TRUE(
       gateway::WriteReleaseDir(dir, header.manifest_json(), header.signature(), files).ok());
-  absl::StatusOr<Ed25519KeyPair> published =
-      gateway::LoadOrCreateReleaseKey(stack.pki_dir());
+  absl::StatusOr<Ed25519KeyPair> published = gateway::LoadOrCreateReleaseKey(stack.pki_dir());
   ASSERT_TRUE(published.ok());
   EXPECT_TRUE(gateway::VerifyReleaseDir(dir, published->public_key).ok());
   std::ofstream(dir + "/files/t.csv", std::ios::trunc) << "region,value\nA,12\nB,5\n";

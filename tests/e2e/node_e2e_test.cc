@@ -70,25 +70,7 @@ TEST(RealNodeTest, WorkspaceOnKuraNodeRunsAJobOverTheGrantedSchemaOnly) {
   TlsIdentity terminal = stack.Terminal("vdi-01", TerminalClass::kStandard);
   ASSERT_TRUE(stack.StartGateway({"--heartbeat-interval", "1"}).ok());
 
-  const std::string node_dir = stack.state_dir() + "/node";
-  ASSERT_EQ(mkdir(node_dir.c_str(), 0755), 0);
-  chmod(node_dir.c_str(), 0755);
-  TlsIdentity node_identity = stack.Node("n1");
-  std::ofstream(node_dir + "/ca.pem") << node_identity.ca_pem;
-  std::ofstream(node_dir + "/node.pem") << node_identity.cert_pem;
-  std::ofstream(node_dir + "/node.key") << node_identity.key_pem;
-  chmod((node_dir + "/node.key").c_str(), 0600);
-  const std::string log = node_dir + "/kura-node.log";
-  UniqueFd log_fd(open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  ChildProcess::Options options;
-  options.stdout_fd = log_fd.get();
-  options.stderr_fd = log_fd.get();
-  absl::StatusOr<ChildProcess> node = ChildProcess::Spawn(
-      {*node_bin, "serve", "--listen", "127.0.0.1:0", "--certs", node_dir, "--state",
-       node_dir + "/state", "--run", node_dir + "/run", "--gateway", stack.address(),
-       "--advertise", "127.0.0.1:0", "--cpus", "2", "--memory-bytes",
-       absl::StrCat(4ull << 30)},
-      options);
+  absl::StatusOr<ChildProcess> node = stack.StartRealNode(*node_bin, "n1");
   ASSERT_TRUE(node.ok()) << node.status();
 
   bool registered = false;
@@ -98,7 +80,7 @@ TEST(RealNodeTest, WorkspaceOnKuraNodeRunsAJobOverTheGrantedSchemaOnly) {
     registered = record.ok() && record->last_heartbeat.has_value();
     if (!registered) absl::SleepFor(absl::Milliseconds(100));
   }
-  ASSERT_TRUE(registered) << "kura-node did not register; its log is in " << log;
+  ASSERT_TRUE(registered) << "kura-node did not register; its log is in " << stack.node_log();
 
   absl::StatusOr<std::string> token = stack.Login(terminal, "alice");
   ASSERT_TRUE(token.ok()) << token.status();

@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
+#include "common/unique_fd.h"
 #include "gateway/pki_files.h"
 #include "gateway/totp.h"
 
@@ -159,6 +160,28 @@ TlsIdentity Stack::Terminal(const std::string& id, gateway::TerminalClass klass,
     Check(store_->AddTerminal(record), "register terminal");
   }
   return IdentityOf(ca_.certificate_pem, pair);
+}
+
+absl::StatusOr<ChildProcess> Stack::StartRealNode(const std::string& program,
+                                                  const std::string& id) {
+  const std::string node_dir = state_dir() + "/node";
+  if (mkdir(node_dir.c_str(), 0755) != 0 || chmod(node_dir.c_str(), 0755) != 0) {
+    return absl::InternalError("cannot make " + node_dir);
+  }
+  TlsIdentity identity = Node(id);
+  std::ofstream(node_dir + "/ca.pem") << identity.ca_pem;
+  std::ofstream(node_dir + "/node.pem") << identity.cert_pem;
+  std::ofstream(node_dir + "/node.key") << identity.key_pem;
+  chmod((node_dir + "/node.key").c_str(), 0600);
+  UniqueFd log(open(node_log().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ChildProcess::Options options;
+  options.stdout_fd = log.get();
+  options.stderr_fd = log.get();
+  return ChildProcess::Spawn(
+      {program, "serve", "--listen", "127.0.0.1:0", "--certs", node_dir, "--state",
+       node_dir + "/state", "--run", node_dir + "/run", "--gateway", address(), "--advertise",
+       "127.0.0.1:0", "--cpus", "2", "--memory-bytes", absl::StrCat(4ull << 30)},
+      options);
 }
 
 TlsIdentity Stack::GatewayIdentity() const {

@@ -62,6 +62,10 @@ class Stack final {
   TlsIdentity Node(const std::string& id);
   // The gateway's own identity (its certificate and key), as kura-gateway presents it.
   TlsIdentity GatewayIdentity() const;
+  // Starts the real kura-node `program` as node `id` registering with this gateway (2 CPUs,
+  // 4 GiB), its certificates, state and log (node_log()) under state_dir()/node.
+  absl::StatusOr<ChildProcess> StartRealNode(const std::string& program, const std::string& id);
+  std::string node_log() const { return dir_.path() + "/node/kura-node.log"; }
   // An identity signed by a CA of its own, not kura's.
   TlsIdentity Foreign(const std::string& id);
   // Issues a certificate with a custom validity window from kura's CA.
